@@ -1,0 +1,37 @@
+# Audit Log developer commands. `make test` is the README's (and CI's) test command.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: test lint typecheck validate unit build clean
+
+# The venv is (re)built whenever a pinned requirement changes.
+$(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
+	@test -x $(BIN)/python || { echo "Creating $(VENV)"; python3.11 -m venv $(VENV) || python3 -m venv $(VENV); }
+	@echo "Installing pinned dependencies into $(VENV) (first run: about 2 minutes)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+test: lint typecheck validate unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+validate: $(STAMP)
+	$(BIN)/sam validate --lint
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+build: $(STAMP)
+	$(BIN)/sam build
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Development-only helpers (tests, local runs); never deployed."""

@@ -1,0 +1,72 @@
+"""Read `template.yaml`, the single source of truth for infrastructure, and build local
+DynamoDB tables (moto, moto server) from it, so tests and local runs cannot drift from
+what is deployed.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+from mypy_boto3_dynamodb import DynamoDBClient
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "template.yaml"
+
+# Logical id of each table in the template → the environment variable naming it.
+TABLE_ENV_VARS = {"EventsTable": "TABLE_NAME", "IdempotencyTable": "IDEMPOTENCY_TABLE_NAME"}
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template as plain data; intrinsic functions stay as `{"Fn::GetAtt": [...]}`."""
+    template: dict[str, Any] = cfn_yaml.load(str(path))
+    return template
+
+
+def resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = template["Resources"][logical_id]
+    return found
+
+
+def create_table_request(properties: dict[str, Any], table_name: str) -> dict[str, Any]:
+    """CreateTable arguments equivalent to an AWS::DynamoDB::Table's properties."""
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": properties.get("BillingMode", "PROVISIONED"),
+    }
+    if "GlobalSecondaryIndexes" in properties:
+        request["GlobalSecondaryIndexes"] = [
+            {"IndexName": gsi["IndexName"], "KeySchema": gsi["KeySchema"], "Projection": gsi["Projection"]}
+            for gsi in properties["GlobalSecondaryIndexes"]
+        ]
+    sse = properties.get("SSESpecification")
+    if sse:
+        request["SSESpecification"] = {
+            "Enabled": sse["SSEEnabled"],
+            **({"SSEType": sse["SSEType"]} if "SSEType" in sse else {}),
+        }
+    if "DeletionProtectionEnabled" in properties:
+        request["DeletionProtectionEnabled"] = properties["DeletionProtectionEnabled"]
+    return request
+
+
+def create_tables(client: DynamoDBClient, table_names: dict[str, str], template: dict[str, Any] | None = None) -> None:
+    """Create each table of `table_names` (logical id → physical name) as the template
+    defines it, with its TTL and point-in-time recovery settings."""
+    template = template or load_template()
+    for logical_id, table_name in table_names.items():
+        properties = resource(template, logical_id)["Properties"]
+        client.create_table(**create_table_request(properties, table_name))
+        client.get_waiter("table_exists").wait(TableName=table_name)
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl:
+            client.update_time_to_live(
+                TableName=table_name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]},
+            )
+        pitr = properties.get("PointInTimeRecoverySpecification")
+        if pitr:
+            client.update_continuous_backups(
+                TableName=table_name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": pitr["PointInTimeRecoveryEnabled"]},
+            )

@@ -1,0 +1,67 @@
+"""record_event: `POST /events` and `POST /events/batch`, called by platform backends."""
+
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from audit_log.http import create_resolver, json_response
+from audit_log.models import BatchIn, BatchOut, BatchRecorded, EventIn, IdempotencyKey, Recorded
+from audit_log.recording import Outcome, record_events
+from audit_log.settings import RecordSettings
+
+settings = RecordSettings()  # from the environment
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = create_resolver()
+
+
+def _record(requests: list[tuple[EventIn, str | None]]) -> list[Outcome]:
+    outcomes = record_events(
+        requests,
+        table_name=settings.TABLE_NAME,
+        idempotency_table_name=settings.IDEMPOTENCY_TABLE_NAME,
+        retention_days=settings.RETENTION_DAYS,
+    )
+    written = sum(not outcome.duplicate for outcome in outcomes)
+    metrics.add_metric(name="EventsRecorded", unit=MetricUnit.Count, value=written)
+    metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=len(outcomes) - written)
+    for (event, _), outcome in zip(requests, outcomes, strict=True):
+        logger.info(
+            "Event recorded" if not outcome.duplicate else "Duplicate of a recorded event",
+            extra={"org_id": event.org_id, "event_type": event.event_type, "event_id": outcome.recorded.event_id},
+        )
+    return outcomes
+
+
+@app.post("/events")
+@tracer.capture_method
+def record_one(
+    event: EventIn,
+    idempotency_key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None,
+) -> Response[Recorded]:
+    (outcome,) = _record([(event, idempotency_key)])
+    return json_response(HTTPStatus.OK if outcome.duplicate else HTTPStatus.CREATED, outcome.recorded)
+
+
+@app.post("/events/batch")
+@tracer.capture_method
+def record_batch(batch: BatchIn) -> Response[BatchOut]:
+    outcomes = _record([(event, event.idempotency_key) for event in batch.events])
+    body = BatchOut(
+        events=[BatchRecorded(**outcome.recorded.model_dump(), duplicate=outcome.duplicate) for outcome in outcomes]
+    )
+    return json_response(HTTPStatus.CREATED, body)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

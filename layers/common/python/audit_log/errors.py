@@ -1,0 +1,27 @@
+"""Domain exceptions. `audit_log.http` maps each to one HTTP answer, in one place."""
+
+from typing import Any
+
+
+class AuditLogError(Exception):
+    """Base of every error the functions turn into an HTTP answer."""
+
+
+class EventAlreadyExists(AuditLogError):
+    """A put found an item at the event's key: it was refused, the stored item untouched."""
+
+
+class KeysAlreadyUsed(AuditLogError):
+    """Some idempotency keys of a write already name recorded events.
+
+    `markers` maps each such marker's key to its stored attributes, so the caller can
+    answer with the original events without another read.
+    """
+
+    def __init__(self, markers: dict[str, dict[str, Any]]) -> None:
+        super().__init__(f"{len(markers)} idempotency key(s) already used")
+        self.markers = markers
+
+
+class WriteContention(AuditLogError):
+    """Concurrent writes kept cancelling ours; nothing was written and a retry is safe."""

@@ -1,0 +1,145 @@
+"""All DynamoDB access of Audit Log: the key encoding and every read and write.
+
+Events table items:
+
+- `pk` = `org#<org_id>`; `sk` = `<occurred_at as 2026-11-26T09:15:02.120Z>#<event_id>`.
+  Fixed-width UTC timestamps make string order time order, so a reverse Query is
+  newest first, with ties broken by event id.
+- GSI keys, all sharing `sk` as their sort key:
+  `type_pk` = `org#<org_id>#type#<event_type>` (index `by_event_type`),
+  `actor_pk` = `org#<org_id>#actor#<actor_id>` (index `by_actor`),
+  `actor_type_pk` = `org#<org_id>#type#<event_type>#actor#<actor_id>`
+  (index `by_actor_event_type`). `org_id` and `event_type` cannot contain `#`, and the
+  actor id always comes last, so no two different events share a key by accident.
+- `details` is stored as compact JSON text: byte-for-byte what was accepted, with no
+  float-to-Decimal conversion or nesting limits in the way.
+
+Idempotency table items: `pk` = `<org_id>#<idempotency key>`, holding the answer given
+for the original event and `expires_at` 24 hours after it.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+
+from audit_log.errors import EventAlreadyExists, KeysAlreadyUsed, WriteContention
+
+_dynamodb = boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+# A marker past its expiry may still be stored (TTL deletes lazily); it no longer counts.
+_MARKER_IS_FREE = "attribute_not_exists(pk) OR expires_at < :now"
+_EVENT_IS_NEW = "attribute_not_exists(pk)"
+
+
+def org_pk(org_id: str) -> str:
+    return f"org#{org_id}"
+
+
+def type_pk(org_id: str, event_type: str) -> str:
+    return f"org#{org_id}#type#{event_type}"
+
+
+def actor_pk(org_id: str, actor_id: str) -> str:
+    return f"org#{org_id}#actor#{actor_id}"
+
+
+def actor_type_pk(org_id: str, event_type: str, actor_id: str) -> str:
+    return f"org#{org_id}#type#{event_type}#actor#{actor_id}"
+
+
+def sort_key(occurred_at: str, event_id: str) -> str:
+    return f"{occurred_at}#{event_id}"
+
+
+def marker_pk(org_id: str, idempotency_key: str) -> str:
+    return f"{org_id}#{idempotency_key}"
+
+
+def _to_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def _from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def put_event(table_name: str, item: dict[str, Any]) -> None:
+    """Write one new event; an item already at its key is never overwritten."""
+    try:
+        _dynamodb.put_item(
+            TableName=table_name,
+            Item=_to_dynamodb(item),
+            ConditionExpression=_EVENT_IS_NEW,
+        )
+    except _dynamodb.exceptions.ConditionalCheckFailedException as exc:
+        raise EventAlreadyExists(item["sk"]) from exc
+
+
+def put_events_with_markers(
+    table_name: str,
+    idempotency_table_name: str,
+    events: Sequence[dict[str, Any]],
+    markers: Sequence[dict[str, Any]],
+    now_epoch: int,
+) -> None:
+    """Write events and their idempotency markers in one transaction: all or nothing.
+
+    Raises KeysAlreadyUsed (with the stored markers) when a live marker exists,
+    EventAlreadyExists if an event key is taken, WriteContention on a conflict with a
+    concurrent transaction. In each case nothing at all was written.
+    """
+    now_value = _serializer.serialize(now_epoch)
+    transact_items: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "TableName": idempotency_table_name,
+                "Item": _to_dynamodb(marker),
+                "ConditionExpression": _MARKER_IS_FREE,
+                "ExpressionAttributeValues": {":now": now_value},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        for marker in markers
+    ]
+    transact_items += [
+        {"Put": {"TableName": table_name, "Item": _to_dynamodb(event), "ConditionExpression": _EVENT_IS_NEW}}
+        for event in events
+    ]
+    try:
+        _dynamodb.transact_write_items(TransactItems=transact_items)  # type: ignore[arg-type]
+    except _dynamodb.exceptions.TransactionCanceledException as exc:
+        reasons = exc.response.get("CancellationReasons", [])
+        _raise_for_cancellation(reasons, markers, events, idempotency_table_name)
+        raise WriteContention(str(reasons)) from exc
+
+
+def _raise_for_cancellation(
+    reasons: Sequence[Any],
+    markers: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    idempotency_table_name: str,
+) -> None:
+    used: dict[str, dict[str, Any]] = {}
+    for marker, reason in zip(markers, reasons, strict=False):
+        if reason.get("Code") == "ConditionalCheckFailed":
+            stored = reason.get("Item")
+            found = _from_dynamodb(stored) if stored else get_marker(idempotency_table_name, marker["pk"])
+            if found is not None:  # else it expired meanwhile: a plain retry will do
+                used[marker["pk"]] = found
+    if used:
+        raise KeysAlreadyUsed(used)
+    for event, reason in zip(events, reasons[len(markers) :], strict=False):
+        if reason.get("Code") == "ConditionalCheckFailed":
+            raise EventAlreadyExists(event["sk"])
+
+
+def get_marker(idempotency_table_name: str, pk: str) -> dict[str, Any] | None:
+    """Read a marker that a failed condition just proved exists (strongly consistent)."""
+    response = _dynamodb.get_item(TableName=idempotency_table_name, Key={"pk": {"S": pk}}, ConsistentRead=True)
+    item = response.get("Item")
+    return _from_dynamodb(item) if item else None

@@ -1,0 +1,133 @@
+"""What every HTTP function shares: the resolver, the error body, and the mapping from
+validation failures and domain exceptions to status codes, kept in this one place.
+
+Errors are `{"message": str, "errors": [{"field": str, "message": str}]}`. A body that is
+not a JSON object, or a bad header, is 400; a well-formed body that breaks a field rule
+is 422. Field paths read like the JSON they point into: `events[3].actor.id`.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel
+
+from audit_log.errors import WriteContention
+
+logger = Logger(child=True)
+metrics = Metrics()  # shares the function's metric set; flushed by its log_metrics
+
+_LOCATIONS = {"body", "query", "header", "path"}
+_HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}
+_NOT_AN_OBJECT = "must be a JSON object"
+
+
+def _reject_constant(name: str) -> float:
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
+def json_object_loads(text: str | bytes | bytearray) -> dict[str, Any]:
+    """Parse a request body that must be a JSON object.
+
+    Python's NaN/Infinity extensions are refused (they are not JSON), and so is any other
+    top-level value: Powertools would otherwise validate a list's first element as if it
+    were the body.
+    """
+    value = json.loads(text, parse_constant=_reject_constant)
+    if not isinstance(value, dict):
+        raise json.JSONDecodeError(_NOT_AN_OBJECT, str(text), 0)
+    return value
+
+
+def json_response(status: HTTPStatus, body: BaseModel | dict[str, Any]) -> Response[Any]:
+    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    return Response(status_code=int(status), content_type=content_types.APPLICATION_JSON, body=payload)
+
+
+def error_response(status: HTTPStatus, message: str, errors: Iterable[tuple[str, str]] = ()) -> Response[Any]:
+    body = {"message": message, "errors": [{"field": field, "message": text} for field, text in errors]}
+    return json_response(status, body)
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """`("body", "events", 3, "actor", "id")` → `events[3].actor.id`."""
+    parts = list(loc[1:] if loc and loc[0] in _LOCATIONS else loc)
+    if loc and loc[0] == "header" and parts:
+        return _HEADER_NAMES.get(str(parts[0]).lower(), str(parts[0]))
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def create_resolver() -> APIGatewayRestResolver:
+    """An APIGatewayRestResolver with validation and the project's error answers."""
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_object_loads)
+
+    def _invalid_request(error: RequestValidationError) -> Response[Any]:
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=_events_in(app))
+        content_type = app.current_event.headers.get("content-type") or app.current_event.headers.get("Content-Type")
+        if content_type and not content_type.lower().startswith("application/json"):
+            return _not_json()
+        details = error.errors()
+        malformed = any(
+            item["type"] == "json_invalid" or item["loc"][0] == "header" or tuple(item["loc"]) == ("body",)
+            for item in details
+        )
+        for item in details:
+            if item["type"] == "json_invalid":
+                problem = _NOT_AN_OBJECT if item.get("ctx", {}).get("error") == _NOT_AN_OBJECT else "is not valid JSON"
+                return error_response(HTTPStatus.BAD_REQUEST, f"Request body {problem}", [("body", problem)])
+        errors = [(field_path(item["loc"]), _message(item)) for item in details]
+        if malformed:
+            return error_response(HTTPStatus.BAD_REQUEST, "Malformed request", errors)
+        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "Validation failed", errors)
+
+    def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response[Any]:
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        return _not_json()
+
+    def _contention(error: WriteContention) -> Response[Any]:
+        logger.warning("Write cancelled by concurrent writes", extra={"reason": str(error)})
+        return error_response(
+            HTTPStatus.SERVICE_UNAVAILABLE, "Concurrent writes to the same keys; nothing was written, retry"
+        )
+
+    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
+    app.exception_handler(WriteContention)(_contention)
+    return app
+
+
+def _not_json() -> Response[Any]:
+    return error_response(
+        HTTPStatus.BAD_REQUEST, "Request body must be JSON", [("Content-Type", "must be application/json")]
+    )
+
+
+def _events_in(app: APIGatewayRestResolver) -> int:
+    """How many events a rejected request carried: a batch's length, else one."""
+    try:
+        body = app.current_event.json_body
+    except ValueError:
+        return 1
+    events = body.get("events") if isinstance(body, dict) else None
+    return len(events) if isinstance(events, list) and events else 1
+
+
+def _message(item: dict[str, Any]) -> str:
+    if item["type"] == "missing":
+        return "is required"
+    if item["type"] == "extra_forbidden":
+        return "is not a known field"
+    if tuple(item["loc"]) == ("body",):
+        return "must be a JSON object"
+    return str(item["msg"]).removeprefix("Value error, ")

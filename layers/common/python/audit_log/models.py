@@ -1,0 +1,147 @@
+"""The record endpoints' request and response bodies, with every field rule of DESIGN.md.
+
+Unknown fields are errors (typos must not silently drop data), and strings are never
+coerced from numbers or booleans. Lengths DESIGN.md leaves open are capped so that one
+event always fits in a DynamoDB item with room to spare; the README lists them.
+"""
+
+import ipaddress
+import json
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from audit_log.timestamps import parse_rfc3339, utc_now
+
+MAX_DETAILS_BYTES = 16 * 1024
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+MAX_BATCH_EVENTS = 25
+
+
+def _matching(pattern: str, description: str) -> AfterValidator:
+    """A pattern rule whose error says what is expected, not the regular expression."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {description}")
+        return value
+
+    return AfterValidator(check)
+
+
+OrgId = Annotated[str, _matching(r"[A-Za-z0-9_\-.:]{1,128}", "1-128 characters of A-Z a-z 0-9 _ - . :")]
+EventType = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    _matching(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+", "resource.action in lower case, e.g. user.login"),
+]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+DisplayName = Annotated[str, StringConstraints(max_length=256)]
+# Printable ASCII, as an HTTP header value can carry it.
+IdempotencyKey = Annotated[str, _matching(r"[\x20-\x7e]{1,128}", "1-128 printable ASCII characters")]
+
+
+def _check_email(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in value):
+        raise ValueError("must be an email address such as ada@example.com")
+    return value
+
+
+def _check_ip(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError as exc:
+        raise ValueError("must be an IPv4 or IPv6 address") from exc
+    return value
+
+
+def _check_occurred_at(value: str) -> str:
+    if parse_rfc3339(value) > utc_now() + MAX_FUTURE_SKEW:
+        raise ValueError("must not be more than 5 minutes in the future")
+    return value
+
+
+def _check_details(value: dict[str, Any]) -> dict[str, Any]:
+    if len(canonical_json(value).encode()) > MAX_DETAILS_BYTES:
+        raise ValueError(f"must be at most {MAX_DETAILS_BYTES} bytes once serialised as JSON")
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON, the form `details` is measured and stored in."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _null_means(default: Any) -> BeforeValidator:
+    """An explicit `null` for an optional collection means the same as leaving it out."""
+    return BeforeValidator(lambda value: default() if value is None else value)
+
+
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_check_email)]
+IpAddress = Annotated[str, AfterValidator(_check_ip)]
+OccurredAt = Annotated[str, AfterValidator(_check_occurred_at)]
+Details = Annotated[dict[str, Any], AfterValidator(_check_details)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Actor(_Strict):
+    id: Identifier
+    type: Literal["user", "system", "api_key"] = "user"
+    name: DisplayName | None = None
+    email: Email | None = None
+
+
+class Target(_Strict):
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    id: Identifier
+    name: DisplayName | None = None
+
+
+class RequestContext(_Strict):
+    ip_address: IpAddress | None = None
+    user_agent: Annotated[str, StringConstraints(max_length=1024)] | None = None
+
+
+class EventIn(_Strict):
+    """One event as a platform backend records it (`POST /events`)."""
+
+    org_id: OrgId
+    event_type: EventType
+    actor: Actor
+    occurred_at: OccurredAt | None = None
+    targets: Annotated[list[Target], Field(max_length=10), _null_means(list)] = []
+    context: Annotated[RequestContext, _null_means(dict)] = RequestContext()
+    details: Annotated[Details, _null_means(dict)] = {}
+
+
+class BatchEventIn(EventIn):
+    """An event inside `POST /events/batch`, which carries its own idempotency key."""
+
+    idempotency_key: IdempotencyKey | None = None
+
+
+class BatchIn(_Strict):
+    events: Annotated[list[BatchEventIn], Field(min_length=1, max_length=MAX_BATCH_EVENTS)]
+
+
+class Recorded(BaseModel):
+    """What the record endpoints answer for each event."""
+
+    event_id: str
+    occurred_at: str
+    recorded_at: str
+
+
+class BatchRecorded(Recorded):
+    duplicate: bool
+
+
+class BatchOut(BaseModel):
+    events: list[BatchRecorded]

@@ -1,0 +1,171 @@
+"""Recording events: ids, timestamps, retention and idempotency, on top of events_table.
+
+One path serves both endpoints: a single event is a batch of one. Events that carry an
+idempotency key are written in one transaction with their markers, so a key can never
+point at an event that was not stored, and concurrent retries of one key store one event.
+"""
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from ulid import ULID
+
+from audit_log import events_table
+from audit_log.errors import KeysAlreadyUsed, WriteContention
+from audit_log.models import EventIn, Recorded, canonical_json
+from audit_log.timestamps import format_utc_ms, parse_rfc3339, utc_now
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+_CONTENTION_ATTEMPTS = 5
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    recorded: Recorded
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class _Pending:
+    index: int
+    item: dict[str, Any]
+    marker: dict[str, Any] | None
+    recorded: Recorded
+
+
+def payload_fingerprint(event: EventIn) -> str:
+    """Hash of what the client sent, to notice a key reused for a different event."""
+    body = event.model_dump(mode="json", exclude={"idempotency_key"}, exclude_unset=True)
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def event_item(
+    event: EventIn, event_id: str, occurred_at: str, recorded_at: str, retention_days: int
+) -> dict[str, Any]:
+    """The stored form of an accepted event (see events_table for the key layout)."""
+    org, actor = event.org_id, event.actor
+    item: dict[str, Any] = {
+        "pk": events_table.org_pk(org),
+        "sk": events_table.sort_key(occurred_at, event_id),
+        "type_pk": events_table.type_pk(org, event.event_type),
+        "actor_pk": events_table.actor_pk(org, actor.id),
+        "actor_type_pk": events_table.actor_type_pk(org, event.event_type, actor.id),
+        "event_id": event_id,
+        "org_id": org,
+        "event_type": event.event_type,
+        "occurred_at": occurred_at,
+        "recorded_at": recorded_at,
+        "actor": actor.model_dump(exclude_none=True),
+        "targets": [target.model_dump(exclude_none=True) for target in event.targets],
+        "context": event.context.model_dump(exclude_none=True),
+        "details": canonical_json(event.details),
+    }
+    if retention_days > 0:
+        recorded = parse_rfc3339(recorded_at)
+        item["expires_at"] = int((recorded + timedelta(days=retention_days)).timestamp())
+    return item
+
+
+def record_events(
+    requests: Sequence[tuple[EventIn, str | None]],
+    *,
+    table_name: str,
+    idempotency_table_name: str,
+    retention_days: int,
+) -> list[Outcome]:
+    """Store each (event, idempotency key) once, in request order; all or nothing.
+
+    A key this organisation used in the last 24 hours, or earlier in the same request,
+    yields the original event's answer marked as a duplicate, and nothing new for it is
+    written.
+    """
+    now = utc_now()
+    recorded_at = format_utc_ms(now)
+    expires_at = int((now + IDEMPOTENCY_WINDOW).timestamp())
+    pending: list[_Pending] = []
+    first_with_key: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    for index, (event, key) in enumerate(requests):
+        marker_pk = events_table.marker_pk(event.org_id, key) if key is not None else None
+        if marker_pk is not None and marker_pk in first_with_key:
+            repeats[index] = first_with_key[marker_pk]
+            continue
+        event_id = str(ULID())
+        occurred_at = format_utc_ms(parse_rfc3339(event.occurred_at)) if event.occurred_at else recorded_at
+        recorded = Recorded(event_id=event_id, occurred_at=occurred_at, recorded_at=recorded_at)
+        item = event_item(event, event_id, occurred_at, recorded_at, retention_days)
+        marker = None
+        if marker_pk is not None:
+            first_with_key[marker_pk] = index
+            marker = {
+                "pk": marker_pk,
+                **recorded.model_dump(),
+                "fingerprint": payload_fingerprint(event),
+                "expires_at": expires_at,
+            }
+        pending.append(_Pending(index, item, marker, recorded))
+
+    outcomes: dict[int, Outcome] = {}
+    for attempt in range(_CONTENTION_ATTEMPTS):
+        try:
+            _write(pending, table_name, idempotency_table_name, int(now.timestamp()))
+            break
+        except KeysAlreadyUsed as used:
+            pending = _settle_duplicates(pending, used.markers, requests, outcomes)
+        except WriteContention:
+            if attempt == _CONTENTION_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    else:
+        raise WriteContention("idempotency keys kept changing under this write")
+
+    for entry in pending:
+        outcomes[entry.index] = Outcome(entry.recorded, duplicate=False)
+    for index, original in repeats.items():
+        outcomes[index] = replace(outcomes[original], duplicate=True)
+    return [outcomes[index] for index in range(len(requests))]
+
+
+def _write(pending: Sequence[_Pending], table_name: str, idempotency_table_name: str, now_epoch: int) -> None:
+    if not pending:
+        return
+    if len(pending) == 1 and pending[0].marker is None:
+        events_table.put_event(table_name, pending[0].item)  # 1 write unit instead of 2
+        return
+    events_table.put_events_with_markers(
+        table_name,
+        idempotency_table_name,
+        [entry.item for entry in pending],
+        [entry.marker for entry in pending if entry.marker is not None],
+        now_epoch,
+    )
+
+
+def _settle_duplicates(
+    pending: Sequence[_Pending],
+    used: dict[str, dict[str, Any]],
+    requests: Sequence[tuple[EventIn, str | None]],
+    outcomes: dict[int, Outcome],
+) -> list[_Pending]:
+    """Answer events whose key is taken with the original; return the rest to write."""
+    still_pending = []
+    for entry in pending:
+        stored = used.get(entry.marker["pk"]) if entry.marker else None
+        if stored is None:
+            still_pending.append(entry)
+            continue
+        original = Recorded.model_validate(stored, from_attributes=False, strict=False)
+        outcomes[entry.index] = Outcome(original, duplicate=True)
+        if stored.get("fingerprint") != payload_fingerprint(requests[entry.index][0]):
+            logger.warning(
+                "Idempotency key reused for a different event; answered with the original",
+                extra={"org_id": requests[entry.index][0].org_id, "event_id": original.event_id},
+            )
+    return still_pending

@@ -1,0 +1,149 @@
+"""Shared fixtures: a moto DynamoDB built from template.yaml, the functions' handlers,
+API Gateway events, and a Lambda context.
+
+moto is imported before any boto3 client exists, so the clients the layer creates once
+at import time are served by whichever `mock_aws` is active.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from mypy_boto3_dynamodb import DynamoDBClient
+
+from devtools.template import TABLE_ENV_VARS, create_tables
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Settings are read when a function module is imported, so the environment comes first.
+TEST_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # moto's dummy credentials
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_ENDPOINT_URL_DYNAMODB": "",
+    "TABLE_NAME": "audit-log-events",
+    "IDEMPOTENCY_TABLE_NAME": "audit-log-idempotency",
+    "RETENTION_DAYS": "0",
+    "POWERTOOLS_SERVICE_NAME": "audit-log",
+    "POWERTOOLS_METRICS_NAMESPACE": "AuditLog",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+os.environ.update(TEST_ENV)
+
+
+def load_function(name: str) -> ModuleType:
+    """Import functions/<name>/app.py under a unique module name (each is `app.py`)."""
+    module_name = f"{name}_app"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test"
+    memory_limit_in_mb: int = 128
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id: str = "da658bd3-2d6f-4e7b-8ec2-937234644fdc"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+_dynamodb = boto3.client("dynamodb")  # once: creating a client costs more than a test
+
+
+@pytest.fixture
+def ddb() -> Iterator[DynamoDBClient]:
+    """A fresh moto DynamoDB holding the template's tables, under the names the
+    functions were configured with."""
+    with mock_aws():
+        create_tables(_dynamodb, {logical_id: TEST_ENV[var] for logical_id, var in TABLE_ENV_VARS.items()})
+        yield _dynamodb
+
+
+def api_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+    raw_body: str | None = None,
+    query: dict[str, str] | None = None,
+    authorizer: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event, as API Gateway hands it to Lambda."""
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/v1{path}",
+            "stage": "v1",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": "pytest"},
+            **({"authorizer": authorizer} if authorizer is not None else {}),
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+def all_items(client: DynamoDBClient, table_name: str) -> list[dict[str, Any]]:
+    """Every stored item; tests only (the service itself never scans)."""
+    return client.scan(TableName=table_name)["Items"]
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    body: Any
+
+
+@pytest.fixture
+def post(ddb: DynamoDBClient, lambda_context: LambdaContext) -> Any:
+    """Call record_event's handler like API Gateway would: `post(path, body, ...)`."""
+    record_event = load_function("record_event")
+
+    def call(path: str, body: Any = None, **kwargs: Any) -> HttpAnswer:
+        response = record_event.lambda_handler(api_event("POST", path, body, **kwargs), lambda_context)
+        return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]))
+
+    return call
+
+
+def stored_events(client: DynamoDBClient) -> list[dict[str, Any]]:
+    return all_items(client, TEST_ENV["TABLE_NAME"])

@@ -1,0 +1,189 @@
+"""The immutability layers and the record path's wiring, read from template.yaml itself,
+and the record role's permissions enforced by moto's IAM."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.core import set_initial_no_auth_action_count
+
+from devtools.template import TABLE_ENV_VARS, create_tables, load_template, resource
+
+TEMPLATE = load_template()
+EVENTS = resource(TEMPLATE, "EventsTable")
+RECORD = resource(TEMPLATE, "RecordEventFunction")
+
+# DESIGN.md, "The log cannot be edited or cleared", layer 3.
+DENIED_ACTIONS = {
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:UpdateTimeToLive",
+    "dynamodb:DeleteTable",
+}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for policy in function["Properties"]["Policies"]:
+        assert isinstance(policy, dict) and "Statement" in policy, f"only inline statements allowed: {policy}"
+        found += policy["Statement"]
+    return found
+
+
+def test_events_table_is_retained_when_the_stack_or_resource_goes() -> None:
+    assert EVENTS["DeletionPolicy"] == "Retain"
+    assert EVENTS["UpdateReplacePolicy"] == "Retain"
+
+
+def test_events_table_has_deletion_protection_pitr_and_encryption() -> None:
+    properties = EVENTS["Properties"]
+    assert properties["DeletionProtectionEnabled"] is True
+    assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_events_table_ttl_is_on_the_server_set_attribute() -> None:
+    assert EVENTS["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_events_table_keys_give_newest_first_per_organisation() -> None:
+    properties = EVENTS["Properties"]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    indexes = {gsi["IndexName"]: gsi for gsi in properties["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"by_event_type", "by_actor", "by_actor_event_type"}
+    for gsi in indexes.values():
+        assert gsi["KeySchema"][1] == {"AttributeName": "sk", "KeyType": "RANGE"}, "GSIs keep time order"
+        assert gsi["Projection"] == {"ProjectionType": "ALL"}, "one read per item returned"
+
+
+def test_resource_policy_denies_item_changes_to_every_principal() -> None:
+    table_name = EVENTS["Properties"]["TableName"]["Fn::Sub"]
+    (deny,) = [
+        s for s in EVENTS["Properties"]["ResourcePolicy"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"
+    ]
+
+    assert deny["Principal"] == "*"
+    assert "Condition" not in deny
+    assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"} <= set(
+        deny["Action"]
+    )
+    assert [r["Fn::Sub"] for r in as_list(deny["Resource"])] == [
+        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/" + table_name
+    ]
+
+
+def test_record_role_carries_the_explicit_deny_list_on_the_events_table() -> None:
+    denies = [s for s in statements(RECORD) if s["Effect"] == "Deny"]
+
+    assert any(
+        set(as_list(s["Action"])) >= DENIED_ACTIONS and {"Fn::GetAtt": ["EventsTable", "Arn"]} in as_list(s["Resource"])
+        for s in denies
+    )
+
+
+def test_record_role_allows_only_what_writing_needs() -> None:
+    allowed = {
+        (action, resource_ref["Fn::GetAtt"][0])
+        for s in statements(RECORD)
+        if s["Effect"] == "Allow"
+        for action in as_list(s["Action"])
+        for resource_ref in as_list(s["Resource"])
+    }
+
+    assert allowed == {
+        ("dynamodb:PutItem", "EventsTable"),
+        ("dynamodb:PutItem", "IdempotencyTable"),
+        ("dynamodb:GetItem", "IdempotencyTable"),
+    }
+
+
+def test_record_routes_use_iam_auth_on_stage_v1() -> None:
+    api = resource(TEMPLATE, "AuditApi")["Properties"]
+    routes = {
+        (event["Properties"]["Method"], event["Properties"]["Path"]): event["Properties"]
+        for event in RECORD["Properties"]["Events"].values()
+    }
+
+    assert api["StageName"] == "v1"
+    assert set(routes) == {("POST", "/events"), ("POST", "/events/batch")}
+    for route in routes.values():
+        assert route["RestApiId"] == {"Ref": "AuditApi"}
+        assert route.get("Auth", {}).get("Authorizer", api["Auth"]["DefaultAuthorizer"]) == "AWS_IAM"
+
+
+def test_record_function_is_declared_as_the_contract_says() -> None:
+    properties = RECORD["Properties"]
+    globals_ = TEMPLATE["Globals"]["Function"]
+    variables = {**globals_["Environment"]["Variables"], **properties["Environment"]["Variables"]}
+
+    assert properties["CodeUri"] == "functions/record_event/"
+    assert properties["Handler"] == "app.lambda_handler"
+    assert globals_["Runtime"] == "python3.11"
+    assert globals_["Architectures"] == ["x86_64"]
+    assert {"TABLE_NAME", "RETENTION_DAYS", "AWS_ENDPOINT_URL_DYNAMODB"} <= set(variables)
+    assert resource(TEMPLATE, "CommonLayer")["Properties"]["ContentUri"] == "layers/common/"
+
+
+@mock_aws
+@set_initial_no_auth_action_count(10)
+def test_record_role_permissions_enforced_by_iam() -> None:
+    # The first 10 calls (7 to create the tables, 3 for the IAM user and its key) run
+    # unauthenticated; every call after them is checked against the user's policy.
+    admin = boto3.client("dynamodb")
+    names = {"EventsTable": "events", "IdempotencyTable": "idempotency"}
+    create_tables(admin, names)
+    # moto authorises every DynamoDB call against the resource "*" (it matches neither an
+    # Allow nor a Deny scoped to a table ARN), so the role's Allow statements keep their
+    # actions with Resource "*"; their table scoping is asserted on the template above.
+    allow_only = [{**s, "Resource": "*"} for s in statements(RECORD) if s["Effect"] == "Allow"]
+    iam = boto3.client("iam")
+    iam.create_user(UserName="record-role")
+    iam.put_user_policy(
+        UserName="record-role",
+        PolicyName="record",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": allow_only}),
+    )
+    key = iam.create_access_key(UserName="record-role")["AccessKey"]
+    as_record_role = boto3.client(
+        "dynamodb", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    item = {"pk": {"S": "org#o"}, "sk": {"S": "2026-11-25T00:00:00.000Z#01X"}}
+
+    as_record_role.put_item(TableName="events", Item=item, ConditionExpression="attribute_not_exists(pk)")
+    as_record_role.put_item(TableName="idempotency", Item={"pk": {"S": "o#k"}})
+    as_record_role.get_item(TableName="idempotency", Key={"pk": {"S": "o#k"}})
+
+    refused: dict[str, Callable[[], object]] = {
+        "UpdateItem": lambda: as_record_role.update_item(
+            TableName="events", Key=item, UpdateExpression="SET x = :x", ExpressionAttributeValues={":x": {"S": "1"}}
+        ),
+        "DeleteItem": lambda: as_record_role.delete_item(TableName="events", Key=item),
+        "Scan": lambda: as_record_role.scan(TableName="events"),
+        "DeleteTable": lambda: as_record_role.delete_table(TableName="events"),
+    }
+    for action, call in refused.items():
+        with pytest.raises(ClientError) as denied:
+            call()
+        assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert f"not authorized to perform: dynamodb:{action}" in str(denied.value)
+
+
+def test_table_env_vars_match_the_function_environment() -> None:
+    variables = RECORD["Properties"]["Environment"]["Variables"]
+    for logical_id, var in TABLE_ENV_VARS.items():
+        assert variables[var] == {"Ref": logical_id}
