@@ -33,7 +33,6 @@ TEST_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_ENDPOINT_URL_DYNAMODB": "",
     "TABLE_NAME": "audit-log-events",
-    "IDEMPOTENCY_TABLE_NAME": "audit-log-idempotency",
     "RETENTION_DAYS": "0",
     "POWERTOOLS_SERVICE_NAME": "audit-log",
     "POWERTOOLS_METRICS_NAMESPACE": "AuditLog",
@@ -146,4 +145,9 @@ def post(ddb: DynamoDBClient, lambda_context: LambdaContext) -> Any:
 
 
 def stored_events(client: DynamoDBClient) -> list[dict[str, Any]]:
-    return all_items(client, TEST_ENV["TABLE_NAME"])
+    """Every stored event (idempotency markers left out)."""
+    return [item for item in all_items(client, TEST_ENV["TABLE_NAME"]) if item["pk"]["S"].startswith("org#")]
+
+
+def stored_markers(client: DynamoDBClient) -> list[dict[str, Any]]:
+    return [item for item in all_items(client, TEST_ENV["TABLE_NAME"]) if item["pk"]["S"].startswith("idem#")]

@@ -26,7 +26,6 @@ def _record(requests: list[tuple[EventIn, str | None]]) -> list[Outcome]:
     outcomes = record_events(
         requests,
         table_name=settings.TABLE_NAME,
-        idempotency_table_name=settings.IDEMPOTENCY_TABLE_NAME,
         retention_days=settings.RETENTION_DAYS,
     )
     written = sum(not outcome.duplicate for outcome in outcomes)

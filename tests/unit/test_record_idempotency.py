@@ -10,7 +10,7 @@ import pytest
 from moto.core.botocore_stubber import BotocoreStubber
 
 from audit_log import recording
-from tests.conftest import TEST_ENV, all_items, stored_events
+from tests.conftest import stored_events, stored_markers
 from tests.unit.test_record_validation import valid_event
 
 KEY = {"Idempotency-Key": "invite-usr_2-7d1c"}
@@ -84,10 +84,18 @@ def test_key_still_holds_just_before_24_hours(post: Any, ddb: Any, monkeypatch: 
     assert len(stored_events(ddb)) == 1
 
 
+def test_marker_is_scoped_to_the_organisation_and_invisible_to_the_log(post: Any, ddb: Any) -> None:
+    post("/events", valid_event(org_id="org_a"), headers=KEY)
+
+    (marker,) = stored_markers(ddb)
+    assert marker["pk"]["S"] == f"idem#org_a#{KEY['Idempotency-Key']}"
+    assert not {"type_pk", "actor_pk", "actor_type_pk"} & set(marker), "no index may list a marker"
+
+
 def test_marker_expires_with_ttl_24_hours_after_recording(post: Any, ddb: Any) -> None:
     answer = post("/events", valid_event(), headers=KEY)
 
-    (marker,) = all_items(ddb, TEST_ENV["IDEMPOTENCY_TABLE_NAME"])
+    (marker,) = stored_markers(ddb)
     recorded = datetime.fromisoformat(answer.body["recorded_at"])
     assert int(marker["expires_at"]["N"]) == int((recorded + timedelta(hours=24)).timestamp())
 

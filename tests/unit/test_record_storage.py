@@ -78,9 +78,8 @@ def test_existing_item_is_never_overwritten(ddb: Any) -> None:
     with pytest.raises(EventAlreadyExists):
         events_table.put_events_with_markers(
             TEST_ENV["TABLE_NAME"],
-            TEST_ENV["IDEMPOTENCY_TABLE_NAME"],
             [{**item, "event_type": "member.removed"}],
-            [{"pk": "org_1#k", "expires_at": 2**40}],
+            [{**events_table.marker_key("org_1", "k"), "expires_at": 2**40}],
             now_epoch=0,
         )
 

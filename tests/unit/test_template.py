@@ -105,11 +105,7 @@ def test_record_role_allows_only_what_writing_needs() -> None:
         for resource_ref in as_list(s["Resource"])
     }
 
-    assert allowed == {
-        ("dynamodb:PutItem", "EventsTable"),
-        ("dynamodb:PutItem", "IdempotencyTable"),
-        ("dynamodb:GetItem", "IdempotencyTable"),
-    }
+    assert allowed == {("dynamodb:PutItem", "EventsTable")}
 
 
 def test_record_routes_use_iam_auth_on_stage_v1() -> None:
@@ -140,12 +136,12 @@ def test_record_function_is_declared_as_the_contract_says() -> None:
 
 
 @mock_aws
-@set_initial_no_auth_action_count(10)
+@set_initial_no_auth_action_count(7)
 def test_record_role_permissions_enforced_by_iam() -> None:
-    # The first 10 calls (7 to create the tables, 3 for the IAM user and its key) run
+    # The first 7 calls (4 to create the table, 3 for the IAM user and its key) run
     # unauthenticated; every call after them is checked against the user's policy.
     admin = boto3.client("dynamodb")
-    names = {"EventsTable": "events", "IdempotencyTable": "idempotency"}
+    names = {"EventsTable": "events"}
     create_tables(admin, names)
     # moto authorises every DynamoDB call against the resource "*" (it matches neither an
     # Allow nor a Deny scoped to a table ARN), so the role's Allow statements keep their
@@ -165,14 +161,13 @@ def test_record_role_permissions_enforced_by_iam() -> None:
     item = {"pk": {"S": "org#o"}, "sk": {"S": "2026-11-25T00:00:00.000Z#01X"}}
 
     as_record_role.put_item(TableName="events", Item=item, ConditionExpression="attribute_not_exists(pk)")
-    as_record_role.put_item(TableName="idempotency", Item={"pk": {"S": "o#k"}})
-    as_record_role.get_item(TableName="idempotency", Key={"pk": {"S": "o#k"}})
 
     refused: dict[str, Callable[[], object]] = {
         "UpdateItem": lambda: as_record_role.update_item(
             TableName="events", Key=item, UpdateExpression="SET x = :x", ExpressionAttributeValues={":x": {"S": "1"}}
         ),
         "DeleteItem": lambda: as_record_role.delete_item(TableName="events", Key=item),
+        "GetItem": lambda: as_record_role.get_item(TableName="events", Key=item),
         "Scan": lambda: as_record_role.scan(TableName="events"),
         "DeleteTable": lambda: as_record_role.delete_table(TableName="events"),
     }

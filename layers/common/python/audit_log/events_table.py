@@ -14,8 +14,9 @@ Events table items:
 - `details` is stored as compact JSON text: byte-for-byte what was accepted, with no
   float-to-Decimal conversion or nesting limits in the way.
 
-Idempotency table items: `pk` = `<org_id>#<idempotency key>`, holding the answer given
-for the original event and `expires_at` 24 hours after it.
+Idempotency markers share the table: `pk` = `idem#<org_id>#<key>`, `sk` = `marker`,
+holding the answer given for the original event and `expires_at` 24 hours after it. They
+carry no index keys, so no query ever sees them, and no `org#` partition holds them.
 """
 
 from collections.abc import Sequence
@@ -56,8 +57,8 @@ def sort_key(occurred_at: str, event_id: str) -> str:
     return f"{occurred_at}#{event_id}"
 
 
-def marker_pk(org_id: str, idempotency_key: str) -> str:
-    return f"{org_id}#{idempotency_key}"
+def marker_key(org_id: str, idempotency_key: str) -> dict[str, str]:
+    return {"pk": f"idem#{org_id}#{idempotency_key}", "sk": "marker"}
 
 
 def _to_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
@@ -82,22 +83,22 @@ def put_event(table_name: str, item: dict[str, Any]) -> None:
 
 def put_events_with_markers(
     table_name: str,
-    idempotency_table_name: str,
     events: Sequence[dict[str, Any]],
     markers: Sequence[dict[str, Any]],
     now_epoch: int,
 ) -> None:
     """Write events and their idempotency markers in one transaction: all or nothing.
 
-    Raises KeysAlreadyUsed (with the stored markers) when a live marker exists,
-    EventAlreadyExists if an event key is taken, WriteContention on a conflict with a
-    concurrent transaction. In each case nothing at all was written.
+    Raises KeysAlreadyUsed (with the stored markers, returned by the failed condition
+    itself, so no read permission is needed) when a live marker exists, EventAlreadyExists
+    if an event key is taken, WriteContention on a conflict with a concurrent transaction.
+    In each case nothing at all was written.
     """
     now_value = _serializer.serialize(now_epoch)
     transact_items: list[dict[str, Any]] = [
         {
             "Put": {
-                "TableName": idempotency_table_name,
+                "TableName": table_name,
                 "Item": _to_dynamodb(marker),
                 "ConditionExpression": _MARKER_IS_FREE,
                 "ExpressionAttributeValues": {":now": now_value},
@@ -114,7 +115,7 @@ def put_events_with_markers(
         _dynamodb.transact_write_items(TransactItems=transact_items)  # type: ignore[arg-type]
     except _dynamodb.exceptions.TransactionCanceledException as exc:
         reasons = exc.response.get("CancellationReasons", [])
-        _raise_for_cancellation(reasons, markers, events, idempotency_table_name)
+        _raise_for_cancellation(reasons, markers, events)
         raise WriteContention(str(reasons)) from exc
 
 
@@ -122,24 +123,14 @@ def _raise_for_cancellation(
     reasons: Sequence[Any],
     markers: Sequence[dict[str, Any]],
     events: Sequence[dict[str, Any]],
-    idempotency_table_name: str,
 ) -> None:
     used: dict[str, dict[str, Any]] = {}
     for marker, reason in zip(markers, reasons, strict=False):
-        if reason.get("Code") == "ConditionalCheckFailed":
-            stored = reason.get("Item")
-            found = _from_dynamodb(stored) if stored else get_marker(idempotency_table_name, marker["pk"])
-            if found is not None:  # else it expired meanwhile: a plain retry will do
-                used[marker["pk"]] = found
+        stored = reason.get("Item")
+        if reason.get("Code") == "ConditionalCheckFailed" and stored:
+            used[marker["pk"]] = _from_dynamodb(stored)
     if used:
         raise KeysAlreadyUsed(used)
     for event, reason in zip(events, reasons[len(markers) :], strict=False):
         if reason.get("Code") == "ConditionalCheckFailed":
             raise EventAlreadyExists(event["sk"])
-
-
-def get_marker(idempotency_table_name: str, pk: str) -> dict[str, Any] | None:
-    """Read a marker that a failed condition just proved exists (strongly consistent)."""
-    response = _dynamodb.get_item(TableName=idempotency_table_name, Key={"pk": {"S": pk}}, ConsistentRead=True)
-    item = response.get("Item")
-    return _from_dynamodb(item) if item else None

@@ -77,7 +77,6 @@ def record_events(
     requests: Sequence[tuple[EventIn, str | None]],
     *,
     table_name: str,
-    idempotency_table_name: str,
     retention_days: int,
 ) -> list[Outcome]:
     """Store each (event, idempotency key) once, in request order; all or nothing.
@@ -90,22 +89,22 @@ def record_events(
     recorded_at = format_utc_ms(now)
     expires_at = int((now + IDEMPOTENCY_WINDOW).timestamp())
     pending: list[_Pending] = []
-    first_with_key: dict[str, int] = {}
+    first_with_key: dict[tuple[str, str], int] = {}
     repeats: dict[int, int] = {}
     for index, (event, key) in enumerate(requests):
-        marker_pk = events_table.marker_pk(event.org_id, key) if key is not None else None
-        if marker_pk is not None and marker_pk in first_with_key:
-            repeats[index] = first_with_key[marker_pk]
+        scoped_key = (event.org_id, key) if key is not None else None
+        if scoped_key in first_with_key:
+            repeats[index] = first_with_key[scoped_key]
             continue
         event_id = str(ULID())
         occurred_at = format_utc_ms(parse_rfc3339(event.occurred_at)) if event.occurred_at else recorded_at
         recorded = Recorded(event_id=event_id, occurred_at=occurred_at, recorded_at=recorded_at)
         item = event_item(event, event_id, occurred_at, recorded_at, retention_days)
         marker = None
-        if marker_pk is not None:
-            first_with_key[marker_pk] = index
+        if scoped_key is not None:
+            first_with_key[scoped_key] = index
             marker = {
-                "pk": marker_pk,
+                **events_table.marker_key(*scoped_key),
                 **recorded.model_dump(),
                 "fingerprint": payload_fingerprint(event),
                 "expires_at": expires_at,
@@ -115,7 +114,7 @@ def record_events(
     outcomes: dict[int, Outcome] = {}
     for attempt in range(_CONTENTION_ATTEMPTS):
         try:
-            _write(pending, table_name, idempotency_table_name, int(now.timestamp()))
+            _write(pending, table_name, int(now.timestamp()))
             break
         except KeysAlreadyUsed as used:
             pending = _settle_duplicates(pending, used.markers, requests, outcomes)
@@ -133,7 +132,7 @@ def record_events(
     return [outcomes[index] for index in range(len(requests))]
 
 
-def _write(pending: Sequence[_Pending], table_name: str, idempotency_table_name: str, now_epoch: int) -> None:
+def _write(pending: Sequence[_Pending], table_name: str, now_epoch: int) -> None:
     if not pending:
         return
     if len(pending) == 1 and pending[0].marker is None:
@@ -141,7 +140,6 @@ def _write(pending: Sequence[_Pending], table_name: str, idempotency_table_name:
         return
     events_table.put_events_with_markers(
         table_name,
-        idempotency_table_name,
         [entry.item for entry in pending],
         [entry.marker for entry in pending if entry.marker is not None],
         now_epoch,

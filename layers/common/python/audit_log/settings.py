@@ -14,5 +14,4 @@ class RecordSettings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
 
     TABLE_NAME: str = Field(min_length=1)
-    IDEMPOTENCY_TABLE_NAME: str = Field(min_length=1)
     RETENTION_DAYS: int = Field(default=0, ge=0)
