@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +34,7 @@ TEST_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_ENDPOINT_URL_DYNAMODB": "",
     "TABLE_NAME": "audit-log-events",
+    "CURSOR_SECRET": "test-cursor-secret-0123456789abcdef",
     "RETENTION_DAYS": "0",
     "POWERTOOLS_SERVICE_NAME": "audit-log",
     "POWERTOOLS_METRICS_NAMESPACE": "AuditLog",
@@ -73,13 +75,19 @@ def lambda_context() -> LambdaContext:
 _dynamodb = boto3.client("dynamodb")  # once: creating a client costs more than a test
 
 
-@pytest.fixture
-def ddb() -> Iterator[DynamoDBClient]:
-    """A fresh moto DynamoDB holding the template's tables, under the names the
-    functions were configured with."""
+@contextmanager
+def fresh_tables() -> Iterator[DynamoDBClient]:
+    """A new moto DynamoDB holding the template's tables, under the names the functions
+    were configured with."""
     with mock_aws():
         create_tables(_dynamodb, {logical_id: TEST_ENV[var] for logical_id, var in TABLE_ENV_VARS.items()})
         yield _dynamodb
+
+
+@pytest.fixture
+def ddb() -> Iterator[DynamoDBClient]:
+    with fresh_tables() as client:
+        yield client
 
 
 def api_event(
@@ -151,3 +159,24 @@ def stored_events(client: DynamoDBClient) -> list[dict[str, Any]]:
 
 def stored_markers(client: DynamoDBClient) -> list[dict[str, Any]]:
     return [item for item in all_items(client, TEST_ENV["TABLE_NAME"]) if item["pk"]["S"].startswith("idem#")]
+
+
+def admin_context(org_id: str | None) -> dict[str, str]:
+    """requestContext.authorizer as the Lambda authorizer fills it for an ORG Admin."""
+    context = {"userId": "usr_admin", "role": "admin", "email": "admin@example.com", "name": "Org Admin"}
+    return {**context, "orgId": org_id} if org_id is not None else context
+
+
+@pytest.fixture
+def get(ddb: DynamoDBClient, lambda_context: LambdaContext) -> Any:
+    """Call query_log's handler like API Gateway would after the authorizer allowed the
+    caller: `get({"limit": "5"}, org="org_a")`."""
+    query_log = load_function("query_log")
+
+    def call(query: dict[str, str] | None = None, org: str | None = "org_a", **kwargs: Any) -> HttpAnswer:
+        kwargs.setdefault("authorizer", admin_context(org))
+        event = api_event("GET", "/events", query=query, **kwargs)
+        response = query_log.lambda_handler(event, lambda_context)
+        return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]))
+
+    return call

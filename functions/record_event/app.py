@@ -1,25 +1,20 @@
 """record_event: `POST /events` and `POST /events/batch`, called by platform backends."""
 
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from audit_log.http import create_resolver, json_response
+from audit_log.http import create_resolver, json_response, lambda_handler_for
 from audit_log.models import BatchIn, BatchOut, BatchRecorded, EventIn, IdempotencyKey, Recorded
+from audit_log.observability import logger, metrics, tracer
 from audit_log.recording import Outcome, record_events
 from audit_log.settings import RecordSettings
 
 settings = RecordSettings()  # from the environment
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
-app = create_resolver()
+app = create_resolver(rejected_metric="EventsRejected")
 
 
 def _record(requests: list[tuple[EventIn, str | None]]) -> list[Outcome]:
@@ -59,8 +54,4 @@ def record_batch(batch: BatchIn) -> Response[BatchOut]:
     return json_response(HTTPStatus.CREATED, body)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_handler_for(app)

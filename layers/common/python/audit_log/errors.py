@@ -23,5 +23,21 @@ class KeysAlreadyUsed(AuditLogError):
         self.markers = markers
 
 
+class NoOrganisation(AuditLogError):
+    """A read arrived without the authorizer's organisation: it is refused, never served."""
+
+
+class InvalidParameter(AuditLogError):
+    """A query parameter that is well-formed alone but not with the others."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidCursor(AuditLogError):
+    """A page cursor that was altered, or issued to another organisation or filter set."""
+
+
 class WriteContention(AuditLogError):
     """Concurrent writes kept cancelling ours; nothing was written and a retry is safe."""

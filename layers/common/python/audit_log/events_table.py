@@ -14,6 +14,8 @@ Events table items:
 - `details` is stored as compact JSON text: byte-for-byte what was accepted, with no
   float-to-Decimal conversion or nesting limits in the way.
 
+Reads are one Query on the table or one index (see `partition_for`), never a Scan.
+
 Idempotency markers share the table: `pk` = `idem#<org_id>#<key>`, `sk` = `marker`,
 holding the answer given for the original event and `expires_at` 24 hours after it. They
 carry no index keys, so no query ever sees them, and no `org#` partition holds them.
@@ -134,3 +136,69 @@ def _raise_for_cancellation(
     for event, reason in zip(events, reasons[len(markers) :], strict=False):
         if reason.get("Code") == "ConditionalCheckFailed":
             raise EventAlreadyExists(event["sk"])
+
+
+def partition_for(org_id: str, event_type: str | None, actor_id: str | None) -> tuple[str | None, str, str]:
+    """(index name or None for the table, partition key attribute, its value) serving a
+    filter set with one Query that reads only matching items."""
+    if event_type is not None and actor_id is not None:
+        return "by_actor_event_type", "actor_type_pk", actor_type_pk(org_id, event_type, actor_id)
+    if event_type is not None:
+        return "by_event_type", "type_pk", type_pk(org_id, event_type)
+    if actor_id is not None:
+        return "by_actor", "actor_pk", actor_pk(org_id, actor_id)
+    return None, "pk", org_pk(org_id)
+
+
+def query_newest_first(
+    table_name: str,
+    org_id: str,
+    partition: tuple[str | None, str, str],
+    *,
+    since: str | None,
+    until: str | None,
+    after_sort_key: str | None,
+    count: int,
+) -> list[dict[str, Any]]:
+    """Up to `count` items of one partition, newest first, with `since <= sk < until`
+    and strictly older than `after_sort_key` (the last item of the previous page).
+
+    Every item DynamoDB reads is returned: the range is a key condition, never a filter.
+    A second call happens only when DynamoDB stops at its 1 MB page size first.
+    """
+    index_name, key_attribute, key_value = partition
+    conditions = ["#p = :p"]
+    values: dict[str, Any] = {":p": {"S": key_value}}
+    if since is not None and until is not None:
+        conditions.append("#s BETWEEN :since AND :until")  # `since#…` ≥ since; `until#…` > until
+    elif since is not None:
+        conditions.append("#s >= :since")
+    elif until is not None:
+        conditions.append("#s < :until")
+    if since is not None:
+        values[":since"] = {"S": since}
+    if until is not None:
+        values[":until"] = {"S": until}
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "KeyConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeNames": {"#p": key_attribute, **({"#s": "sk"} if len(conditions) > 1 else {})},
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+    }
+    if index_name is not None:
+        request["IndexName"] = index_name
+    start: dict[str, Any] | None = None
+    if after_sort_key is not None:
+        start = {"pk": {"S": org_pk(org_id)}, "sk": {"S": after_sort_key}, key_attribute: {"S": key_value}}
+    items: list[dict[str, Any]] = []
+    while len(items) < count:
+        page_request = {**request, "Limit": count - len(items)}
+        if start:
+            page_request["ExclusiveStartKey"] = start
+        response = _dynamodb.query(**page_request)
+        items += [_from_dynamodb(item) for item in response["Items"]]
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            break
+    return items

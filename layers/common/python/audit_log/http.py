@@ -7,23 +7,24 @@ is 422. Field paths read like the JSON they point into: `events[3].actor.id`.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from audit_log.errors import WriteContention
+from audit_log.errors import InvalidCursor, InvalidParameter, NoOrganisation, WriteContention
+from audit_log.observability import logger, metrics, tracer
 
-logger = Logger(child=True)
-metrics = Metrics()  # shares the function's metric set; flushed by its log_metrics
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 _LOCATIONS = {"body", "query", "header", "path"}
 _HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}
@@ -68,18 +69,19 @@ def field_path(loc: Sequence[str | int]) -> str:
     return path or "body"
 
 
-def create_resolver() -> APIGatewayRestResolver:
-    """An APIGatewayRestResolver with validation and the project's error answers."""
+def create_resolver(rejected_metric: str) -> APIGatewayRestResolver:
+    """An APIGatewayRestResolver with validation and the project's error answers;
+    `rejected_metric` counts the events (or requests) refused as invalid."""
     app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_object_loads)
 
     def _invalid_request(error: RequestValidationError) -> Response[Any]:
-        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=_events_in(app))
+        metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=_events_in(app))
         content_type = app.current_event.headers.get("content-type") or app.current_event.headers.get("Content-Type")
         if content_type and not content_type.lower().startswith("application/json"):
             return _not_json()
         details = error.errors()
         malformed = any(
-            item["type"] == "json_invalid" or item["loc"][0] == "header" or tuple(item["loc"]) == ("body",)
+            item["type"] == "json_invalid" or item["loc"][0] in ("header", "query") or tuple(item["loc"]) == ("body",)
             for item in details
         )
         for item in details:
@@ -88,11 +90,12 @@ def create_resolver() -> APIGatewayRestResolver:
                 return error_response(HTTPStatus.BAD_REQUEST, f"Request body {problem}", [("body", problem)])
         errors = [(field_path(item["loc"]), _message(item)) for item in details]
         if malformed:
-            return error_response(HTTPStatus.BAD_REQUEST, "Malformed request", errors)
+            where = {"query": "Invalid query parameters", "header": "Invalid header"}.get(details[0]["loc"][0])
+            return error_response(HTTPStatus.BAD_REQUEST, where or "Malformed request", errors)
         return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "Validation failed", errors)
 
     def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response[Any]:
-        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
         return _not_json()
 
     def _contention(error: WriteContention) -> Response[Any]:
@@ -103,8 +106,39 @@ def create_resolver() -> APIGatewayRestResolver:
 
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
+
+    def _no_organisation(_: NoOrganisation) -> Response[Any]:
+        logger.warning("Request without an organisation in its authorizer context: refused")
+        return error_response(HTTPStatus.FORBIDDEN, "Forbidden: no organisation in the authorizer context")
+
+    def _invalid_cursor(error: InvalidCursor) -> Response[Any]:
+        metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
+        return error_response(HTTPStatus.BAD_REQUEST, "Invalid cursor", [("cursor", str(error))])
+
     app.exception_handler(WriteContention)(_contention)
+    app.exception_handler(NoOrganisation)(_no_organisation)
+
+    def _invalid_parameter(error: InvalidParameter) -> Response[Any]:
+        metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
+        return error_response(HTTPStatus.BAD_REQUEST, "Invalid query parameters", [(error.field, str(error))])
+
+    app.exception_handler(InvalidCursor)(_invalid_cursor)
+    app.exception_handler(InvalidParameter)(_invalid_parameter)
     return app
+
+
+def lambda_handler_for(app: APIGatewayRestResolver) -> LambdaHandler:
+    """The Lambda entry point of an HTTP function: structured logs correlated by the API
+    Gateway request id (the event itself is never logged), tracing, and metrics flushed
+    once per invocation."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler
 
 
 def _not_json() -> Response[Any]:

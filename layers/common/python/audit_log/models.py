@@ -32,7 +32,14 @@ def _matching(pattern: str, description: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-OrgId = Annotated[str, _matching(r"[A-Za-z0-9_\-.:]{1,128}", "1-128 characters of A-Z a-z 0-9 _ - . :")]
+_ORG_ID = r"[A-Za-z0-9_\-.:]{1,128}"
+OrgId = Annotated[str, _matching(_ORG_ID, "1-128 characters of A-Z a-z 0-9 _ - . :")]
+
+
+def is_org_id(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(_ORG_ID, value) is not None
+
+
 EventType = Annotated[
     str,
     StringConstraints(max_length=64),
@@ -56,6 +63,11 @@ def _check_ip(value: str) -> str:
         ipaddress.ip_address(value)
     except ValueError as exc:
         raise ValueError("must be an IPv4 or IPv6 address") from exc
+    return value
+
+
+def _check_rfc3339(value: str) -> str:
+    parse_rfc3339(value)
     return value
 
 
@@ -84,6 +96,7 @@ def _null_means(default: Any) -> BeforeValidator:
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_check_email)]
 IpAddress = Annotated[str, AfterValidator(_check_ip)]
 OccurredAt = Annotated[str, AfterValidator(_check_occurred_at)]
+Rfc3339 = Annotated[str, AfterValidator(_check_rfc3339)]
 Details = Annotated[dict[str, Any], AfterValidator(_check_details)]
 
 
@@ -145,3 +158,39 @@ class BatchRecorded(Recorded):
 
 class BatchOut(BaseModel):
     events: list[BatchRecorded]
+
+
+class ActorOut(BaseModel):
+    id: str
+    type: str
+    name: str | None
+    email: str | None
+
+
+class TargetOut(BaseModel):
+    type: str
+    id: str
+    name: str | None
+
+
+class ContextOut(BaseModel):
+    ip_address: str | None
+    user_agent: str | None
+
+
+class EventOut(BaseModel):
+    """An event as `GET /events` serves it: every key always present."""
+
+    event_id: str
+    event_type: str
+    occurred_at: str
+    recorded_at: str
+    actor: ActorOut
+    targets: list[TargetOut]
+    context: ContextOut
+    details: dict[str, Any]
+
+
+class LogPage(BaseModel):
+    events: list[EventOut]
+    next_cursor: str | None

@@ -12,18 +12,16 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from ulid import ULID
 
 from audit_log import events_table
 from audit_log.errors import KeysAlreadyUsed, WriteContention
 from audit_log.models import EventIn, Recorded, canonical_json
+from audit_log.observability import logger
 from audit_log.timestamps import format_utc_ms, parse_rfc3339, utc_now
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 _CONTENTION_ATTEMPTS = 5
-
-logger = Logger(child=True)
 
 
 @dataclass(frozen=True)

@@ -15,3 +15,12 @@ class RecordSettings(BaseSettings):
 
     TABLE_NAME: str = Field(min_length=1)
     RETENTION_DAYS: int = Field(default=0, ge=0)
+
+
+class QuerySettings(BaseSettings):
+    """What query_log needs: where to read, and the key that signs page cursors."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    TABLE_NAME: str = Field(min_length=1)
+    CURSOR_SECRET: str = Field(min_length=1, repr=False)

@@ -1,0 +1,67 @@
+"""query_log: `GET /events`, an ORG Admin reading their own organisation's log."""
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from audit_log.errors import InvalidParameter, NoOrganisation
+from audit_log.http import create_resolver, json_response, lambda_handler_for
+from audit_log.models import EventType, Identifier, LogPage, Rfc3339, is_org_id
+from audit_log.observability import logger, metrics, tracer
+from audit_log.querying import Filters, ceil_to_ms, read_page
+from audit_log.settings import QuerySettings
+from audit_log.timestamps import parse_rfc3339
+
+settings = QuerySettings()  # from the environment
+app = create_resolver(rejected_metric="QueriesRejected")
+
+
+def caller_org() -> str:
+    """The organisation the authorizer vouched for; the request itself never names it."""
+    org_id = app.current_event.request_context.authorizer.get("orgId")
+    if not is_org_id(org_id):
+        raise NoOrganisation()
+    return str(org_id)
+
+
+@app.get("/events")
+@tracer.capture_method
+def list_events(
+    event_type: Annotated[EventType | None, Query()] = None,
+    actor_id: Annotated[Identifier | None, Query()] = None,
+    since: Annotated[Rfc3339 | None, Query()] = None,
+    until: Annotated[Rfc3339 | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
+) -> Response[LogPage]:
+    org_id = caller_org()
+    since_at = parse_rfc3339(since) if since else None
+    until_at = parse_rfc3339(until) if until else None
+    if since_at and until_at and since_at > until_at:
+        raise InvalidParameter("since", "must not be after until")
+    filters = Filters(
+        event_type=event_type,
+        actor_id=actor_id,
+        since=ceil_to_ms(since_at) if since_at else None,
+        until=ceil_to_ms(until_at) if until_at else None,
+    )
+    page = read_page(
+        org_id, filters, limit, cursor, table_name=settings.TABLE_NAME, cursor_secret=settings.CURSOR_SECRET
+    )
+    metrics.add_metric(name="EventsServed", unit=MetricUnit.Count, value=len(page.events))
+    logger.info(
+        "Log page served",
+        extra={
+            "org_id": org_id,
+            "filters": sorted(name for name, value in vars(filters).items() if value is not None),
+            "events": len(page.events),
+            "more": page.next_cursor is not None,
+        },
+    )
+    return json_response(HTTPStatus.OK, page)
+
+
+lambda_handler = lambda_handler_for(app)
