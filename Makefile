@@ -6,13 +6,13 @@ STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: test lint typecheck validate unit build clean
+.PHONY: test lint typecheck validate unit build token clean
 
 # The venv is (re)built whenever a pinned requirement changes.
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
-	@test -x $(BIN)/python || { echo "Creating $(VENV)"; python3.11 -m venv $(VENV) || python3 -m venv $(VENV); }
-	@echo "Installing pinned dependencies into $(VENV) (first run: about 2 minutes)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@test -x $(BIN)/python || { echo "Creating $(VENV)" >&2; python3.11 -m venv $(VENV) || python3 -m venv $(VENV); }
+	@echo "Installing pinned dependencies into $(VENV) (first run: about 2 minutes)" >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt >&2
 	@touch $@
 
 test: lint typecheck validate unit
@@ -32,6 +32,11 @@ unit: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/sam build
+
+# A development token for the local stack: make token ORG=org_acme ROLE=admin USER=usr_ada
+token: $(STAMP)
+	@test -n "$(ORG)" && test -n "$(ROLE)" || { echo "usage: make token ORG=<org_id> ROLE=admin|member [USER=<user id>]" >&2; exit 2; }
+	@$(BIN)/python -m devtools.dev_tokens token --org "$(ORG)" --role "$(ROLE)" --user "$(USER)"
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

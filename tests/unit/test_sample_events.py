@@ -10,10 +10,12 @@ from boto3.dynamodb.types import TypeDeserializer
 from tests.conftest import ROOT, load_function, stored_events
 
 SAMPLES = sorted((ROOT / "events").glob("record_*.json"))
+QUERY_SAMPLES = sorted((ROOT / "events").glob("query_*.json"))
 
 
 def test_samples_exist() -> None:
     assert {path.name for path in SAMPLES} >= {"record_event.json", "record_batch.json"}
+    assert len(QUERY_SAMPLES) >= 3
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda path: path.name)
@@ -27,3 +29,20 @@ def test_sample_records_every_event_it_carries(path: Path, ddb: Any, lambda_cont
     assert response["statusCode"] == 201, response["body"]
     stored = [TypeDeserializer().deserialize({"M": item}) for item in stored_events(ddb)]
     assert sorted(item["event_type"] for item in stored) == sorted(event["event_type"] for event in sent_events)
+
+
+@pytest.mark.parametrize("path", QUERY_SAMPLES, ids=lambda path: path.name)
+def test_query_sample_serves_the_matching_recorded_events(path: Path, ddb: Any, lambda_context: Any) -> None:
+    for sample in SAMPLES:  # the record samples are the sample organisation's log
+        load_function("record_event").lambda_handler(json.loads(sample.read_text()), lambda_context)
+    event = json.loads(path.read_text())
+    query = event["queryStringParameters"]
+
+    response = load_function("query_log").lambda_handler(event, lambda_context)
+
+    assert response["statusCode"] == 200, response["body"]
+    served = json.loads(response["body"])["events"]
+    assert served, "each sample query matches some of the sample events"
+    for served_event in served:
+        assert served_event["event_type"] == query.get("event_type", served_event["event_type"])
+        assert served_event["actor"]["id"] == query.get("actor_id", served_event["actor"]["id"])

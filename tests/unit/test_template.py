@@ -182,3 +182,105 @@ def test_table_env_vars_match_the_function_environment() -> None:
     variables = RECORD["Properties"]["Environment"]["Variables"]
     for logical_id, var in TABLE_ENV_VARS.items():
         assert variables[var] == {"Ref": logical_id}
+
+
+QUERY = resource(TEMPLATE, "QueryLogFunction")
+AUTHORIZER = resource(TEMPLATE, "AuthorizerFunction")
+
+
+def test_query_role_may_only_query_the_table_and_its_indexes() -> None:
+    allowed = [s for s in statements(QUERY) if s["Effect"] == "Allow"]
+
+    assert {action for s in allowed for action in as_list(s["Action"])} == {"dynamodb:Query"}
+    resources = [r for s in allowed for r in as_list(s["Resource"])]
+    assert resources == [{"Fn::GetAtt": ["EventsTable", "Arn"]}, {"Fn::Sub": "${EventsTable.Arn}/index/*"}]
+
+
+def test_query_role_carries_the_explicit_deny_list_on_the_events_table() -> None:
+    denies = [s for s in statements(QUERY) if s["Effect"] == "Deny"]
+
+    assert any(
+        set(as_list(s["Action"])) >= DENIED_ACTIONS and {"Fn::GetAtt": ["EventsTable", "Arn"]} in as_list(s["Resource"])
+        for s in denies
+    )
+
+
+def test_read_route_is_behind_the_lambda_token_authorizer() -> None:
+    api_auth = resource(TEMPLATE, "AuditApi")["Properties"]["Auth"]
+    (route,) = QUERY["Properties"]["Events"].values()
+
+    assert (route["Properties"]["Method"], route["Properties"]["Path"]) == ("GET", "/events")
+    authorizer_name = route["Properties"]["Auth"]["Authorizer"]
+    authorizer = api_auth["Authorizers"][authorizer_name]
+    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert authorizer.get("FunctionPayloadType", "TOKEN") == "TOKEN"
+    assert authorizer["Identity"]["Header"] == "Authorization"
+    assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 3600
+
+
+def test_authorizer_has_no_aws_permissions_beyond_logging() -> None:
+    assert "Policies" not in AUTHORIZER["Properties"]
+    assert set(AUTHORIZER["Properties"]["Environment"]["Variables"]) == {
+        "JWKS_URL",
+        "JWKS_JSON",
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+    }
+
+
+def test_every_contract_variable_is_declared_with_a_default() -> None:
+    parameters = TEMPLATE["Parameters"]
+    global_vars = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    declared = {
+        name: value
+        for function in (RECORD, QUERY, AUTHORIZER)
+        for name, value in {**global_vars, **function["Properties"]["Environment"]["Variables"]}.items()
+    }
+
+    for name in ("TABLE_NAME", "CURSOR_SECRET", "JWKS_URL", "JWKS_JSON", "JWT_ISSUER", "JWT_AUDIENCE"):
+        assert name in declared, name
+        reference = declared[name]
+        if isinstance(reference, dict) and "Ref" in reference and reference["Ref"] in parameters:
+            assert "Default" in parameters[reference["Ref"]], name
+    assert declared["AWS_ENDPOINT_URL_DYNAMODB"] == ""
+    assert parameters["RetentionDays"]["Default"] == 0
+
+
+@mock_aws
+@set_initial_no_auth_action_count(8)
+def test_query_role_permissions_enforced_by_iam() -> None:
+    # Unauthenticated: 4 calls to create the table, 1 put, 3 for the IAM user and key.
+    admin = boto3.client("dynamodb")
+    create_tables(admin, {"EventsTable": "events"})
+    item = {"pk": {"S": "org#o"}, "sk": {"S": "2026-11-25T00:00:00.000Z#01X"}}
+    admin.put_item(TableName="events", Item=item)
+    allow_only = [{**s, "Resource": "*"} for s in statements(QUERY) if s["Effect"] == "Allow"]
+    iam = boto3.client("iam")
+    iam.create_user(UserName="query-role")
+    iam.put_user_policy(
+        UserName="query-role",
+        PolicyName="query",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": allow_only}),
+    )
+    key = iam.create_access_key(UserName="query-role")["AccessKey"]
+    as_query_role = boto3.client(
+        "dynamodb", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+
+    found = as_query_role.query(
+        TableName="events", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "org#o"}}
+    )
+    assert found["Count"] == 1
+
+    refused: dict[str, Callable[[], object]] = {
+        "PutItem": lambda: as_query_role.put_item(TableName="events", Item=item),
+        "UpdateItem": lambda: as_query_role.update_item(
+            TableName="events", Key=item, UpdateExpression="SET x = :x", ExpressionAttributeValues={":x": {"S": "1"}}
+        ),
+        "DeleteItem": lambda: as_query_role.delete_item(TableName="events", Key=item),
+        "Scan": lambda: as_query_role.scan(TableName="events"),
+    }
+    for action, call in refused.items():
+        with pytest.raises(ClientError) as denied:
+            call()
+        assert f"not authorized to perform: dynamodb:{action}" in str(denied.value)

@@ -1,0 +1,63 @@
+"""authorizer: the API Gateway TOKEN authorizer in front of the read routes.
+
+ORG Admins get an Allow covering every admin read route of the stage (so a cached
+answer is right for the next route too); ORG Members get an explicit Deny (403);
+anything else is "Unauthorized" (401). No boto3, no DynamoDB access.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+    APIGatewayAuthorizerTokenEvent,
+    parse_api_gateway_arn,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from audit_log.tokens import AuthorizerSettings, KeysUnavailable, SigningKeys, TokenRejected, bearer_token, verify
+
+# Read routes an ORG Admin may call; one cached Allow covers them all.
+ADMIN_READ_ROUTES = [("GET", "/events"), ("GET", "/events/*")]
+
+settings = AuthorizerSettings.from_environ()
+keys = SigningKeys(settings)
+logger = Logger()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001
+    request = APIGatewayAuthorizerTokenEvent(event)
+    try:
+        identity = verify(bearer_token(request.authorization_token), keys, settings)
+    except TokenRejected as rejected:
+        logger.info("Token refused", extra={"reason": str(rejected)})
+        raise Exception("Unauthorized") from None  # API Gateway answers 401
+    except KeysUnavailable as unavailable:
+        logger.error("Signing keys unavailable; refusing everyone", extra={"reason": str(unavailable)})
+        raise Exception("Unauthorized") from None
+
+    arn = parse_api_gateway_arn(request.method_arn)
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=identity.user_id,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={
+            "orgId": identity.org_id,
+            "userId": identity.user_id,
+            "role": identity.role,
+            "email": identity.email,
+            "name": identity.name,
+        },
+    )
+    if identity.is_admin:
+        for method, resource in ADMIN_READ_ROUTES:
+            policy.allow_route(http_method=method, resource=resource)
+    else:
+        policy.deny_all_routes()
+    logger.info(
+        "Token verified", extra={"org_id": identity.org_id, "user_id": identity.user_id, "allowed": identity.is_admin}
+    )
+    return policy.asdict()

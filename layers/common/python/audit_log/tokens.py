@@ -1,0 +1,158 @@
+"""Verifying the identity provider's JWTs for the authorizer.
+
+Kept free of boto3 and pydantic: the authorizer runs on every uncached admin request, and
+its cold start is paid by a person waiting for the audit-log page. Its settings are a
+plain frozen dataclass for the same reason.
+"""
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from jwt import PyJWK, PyJWKClient, PyJWKSet
+
+ALGORITHM = "RS256"  # pinned: the token's own `alg` header is never trusted
+LEEWAY_SECONDS = 60
+_JWKS_TIMEOUT_SECONDS = 3
+_JWKS_CACHE_SECONDS = 300
+# An unknown kid refetches the JWKS at most this often: a rotated key is picked up within
+# seconds, and a stream of made-up kids cannot turn into a stream of fetches.
+JWKS_REFRESH_COOLDOWN_SECONDS = 10
+_ORG_ID = re.compile(r"[A-Za-z0-9_\-.:]{1,128}")
+
+
+class TokenRejected(Exception):
+    """The token is missing, malformed, badly signed, expired or lacks a required claim."""
+
+
+class KeysUnavailable(Exception):
+    """The signing keys could not be had; nobody can be let in until they can."""
+
+
+@dataclass(frozen=True)
+class AuthorizerSettings:
+    jwks_url: str
+    jwks_json: str
+    issuer: str
+    audience: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> "AuthorizerSettings":
+        return cls(
+            jwks_url=environ.get("JWKS_URL", "").strip(),
+            jwks_json=environ.get("JWKS_JSON", "").strip(),
+            issuer=environ.get("JWT_ISSUER", ""),
+            audience=environ.get("JWT_AUDIENCE", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    org_id: str
+    role: str
+    email: str
+    name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class SigningKeys:
+    """The identity provider's public keys by `kid`: inline (JWKS_JSON) or fetched from
+    JWKS_URL, cached across invocations and refetched when an unknown `kid` appears."""
+
+    def __init__(self, settings: AuthorizerSettings) -> None:
+        self._inline: dict[str, PyJWK] | None = None
+        self._client: PyJWKClient | None = None
+        self._problem: str | None = None
+        if settings.jwks_json:
+            try:
+                key_set = PyJWKSet.from_json(settings.jwks_json)
+            except (jwt.PyJWKSetError, json.JSONDecodeError) as exc:
+                self._problem = f"JWKS_JSON is not a usable JWKS: {exc}"
+            else:
+                self._inline = {key.key_id: key for key in key_set.keys if key.key_id}
+        elif settings.jwks_url:
+            self._client = PyJWKClient(
+                settings.jwks_url,
+                cache_jwk_set=True,
+                lifespan=_JWKS_CACHE_SECONDS,
+                timeout=_JWKS_TIMEOUT_SECONDS,
+                cooldown_duration=JWKS_REFRESH_COOLDOWN_SECONDS,
+            )
+        else:
+            self._problem = "neither JWKS_URL nor JWKS_JSON is set"
+
+    def key_for(self, kid: str) -> PyJWK:
+        if self._problem is not None:
+            raise KeysUnavailable(self._problem)
+        if self._inline is not None:
+            key = self._inline.get(kid)
+            if key is None:
+                raise TokenRejected("unknown kid")
+            return key
+        assert self._client is not None
+        try:
+            return self._client.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise KeysUnavailable(f"JWKS_URL could not be fetched: {exc}") from exc
+        except jwt.PyJWKClientError as exc:
+            raise TokenRejected("unknown kid") from exc
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise TokenRejected("no Bearer token")
+    token = authorization.removeprefix("Bearer ").strip()
+    if not token:
+        raise TokenRejected("empty Bearer token")
+    return token
+
+
+def verify(token: str, keys: SigningKeys, settings: AuthorizerSettings) -> Identity:
+    """Who the token speaks for, if the identity provider signed it for this API and it
+    is current; TokenRejected (or KeysUnavailable) otherwise."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise TokenRejected("malformed token") from exc
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise TokenRejected("no kid")
+    key = keys.key_for(kid)  # only our JWKS: `jku`/`x5u`/`jwk` headers are never followed
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[ALGORITHM],
+            issuer=settings.issuer,
+            audience=settings.audience,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iss", "aud", "sub", "org_id", "org_role"]},
+        )
+    except jwt.InvalidTokenError as exc:
+        raise TokenRejected(type(exc).__name__) from exc
+    sub, org_id, role = claims["sub"], claims["org_id"], claims["org_role"]
+    if not (isinstance(sub, str) and sub and isinstance(role, str) and isinstance(org_id, str)):
+        raise TokenRejected("sub, org_id and org_role must be strings")
+    if not _ORG_ID.fullmatch(org_id):
+        raise TokenRejected("org_id is not an organisation id")
+    return Identity(
+        user_id=sub,
+        org_id=org_id,
+        role=role,
+        email=_optional_text(claims, "email"),
+        name=_optional_text(claims, "name"),
+    )
+
+
+def _optional_text(claims: dict[str, Any], name: str) -> str:
+    """An optional claim as API Gateway context wants it: a string, empty when absent."""
+    value = claims.get(name)
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,392 @@
+"""The TOKEN authorizer: ORG Admins are allowed with the exact context, members get an
+explicit Deny, and every invalid token is refused with "Unauthorized"."""
+
+import base64
+import fnmatch
+import hashlib
+import hmac
+import http.server
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from audit_log import tokens
+from audit_log.tokens import AuthorizerSettings, SigningKeys
+from tests.conftest import ROOT, LambdaContext, load_function
+
+ISSUER = "https://idp.example.com/"
+AUDIENCE = "audit-log"
+API = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5"
+METHOD_ARN = f"{API}/v1/GET/events"
+
+OUR_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    return {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": kid, "alg": "RS256", "use": "sig"}
+
+
+JWKS = {"keys": [jwk(OUR_KEY, "key-1")]}
+SETTINGS = AuthorizerSettings(jwks_url="", jwks_json=json.dumps(JWKS), issuer=ISSUER, audience=AUDIENCE)
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "usr_ada",
+        "org_id": "org_acme",
+        "org_role": "admin",
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    }
+    base.update(overrides)
+    return {key: value for key, value in base.items() if value is not DROP}
+
+
+DROP = object()
+
+
+def sign(payload: dict[str, Any], key: rsa.RSAPrivateKey = OUR_KEY, **headers: Any) -> str:
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "key-1", **headers})
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned(payload: dict[str, Any], header: dict[str, Any]) -> str:
+    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
+
+
+def hs256_with_public_key_as_secret() -> str:
+    public_pem = OUR_KEY.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = unsigned(claims(), {"alg": "HS256", "typ": "JWT", "kid": "key-1"})
+    signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def altered_after_signing() -> str:
+    header, _, signature = sign(claims(org_role="member")).split(".")
+    return f"{header}.{b64(json.dumps(claims(org_role='admin')).encode())}.{signature}"
+
+
+@pytest.fixture
+def authorize(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Any]]:
+    """Run the authorizer as API Gateway would, with our JWKS inline."""
+    authorizer = load_function("authorizer")
+    monkeypatch.setattr(authorizer, "settings", SETTINGS)
+    monkeypatch.setattr(authorizer, "keys", SigningKeys(SETTINGS))
+
+    def call(authorization: str | None, method_arn: str = METHOD_ARN) -> dict[str, Any]:
+        event = {"type": "TOKEN", "authorizationToken": authorization, "methodArn": method_arn}
+        result: dict[str, Any] = authorizer.lambda_handler(event, LambdaContext())
+        return result
+
+    return call
+
+
+@pytest.fixture(autouse=True)
+def no_outside_fetches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `jku`/`x5u` header must never make the authorizer fetch anything."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"unexpected fetch: {args[0] if args else kwargs}")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
+
+
+# Each case builds the whole Authorization header.
+REFUSED: dict[str, Callable[[], str | None]] = {
+    "alg none": lambda: bearer(unsigned(claims(), {"alg": "none", "typ": "JWT", "kid": "key-1"}) + "."),
+    "alg none, no kid": lambda: bearer(unsigned(claims(), {"alg": "none", "typ": "JWT"}) + "."),
+    "HS256 with the public key as secret": lambda: bearer(hs256_with_public_key_as_secret()),
+    "key not in the JWKS (our kid)": lambda: bearer(sign(claims(), key=OTHER_KEY)),
+    "unknown kid": lambda: bearer(sign(claims(), key=OTHER_KEY, kid="key-2")),
+    "no kid": lambda: bearer(jwt.encode(claims(), OUR_KEY, algorithm="RS256")),
+    "expired": lambda: bearer(sign(claims(exp=now() - 66))),
+    "expired 90 s ago": lambda: bearer(sign(claims(iat=now() - 1000, nbf=now() - 1000, exp=now() - 90))),
+    "nbf in the future beyond leeway": lambda: bearer(sign(claims(nbf=now() + 120))),
+    "iat in the future beyond leeway": lambda: bearer(sign(claims(iat=now() + 120))),
+    "wrong iss": lambda: bearer(sign(claims(iss="https://evil.example.com/"))),
+    "wrong aud": lambda: bearer(sign(claims(aud="another-api"))),
+    "missing exp": lambda: bearer(sign(claims(exp=DROP))),
+    "missing iss": lambda: bearer(sign(claims(iss=DROP))),
+    "missing aud": lambda: bearer(sign(claims(aud=DROP))),
+    "missing sub": lambda: bearer(sign(claims(sub=DROP))),
+    "missing org_id": lambda: bearer(sign(claims(org_id=DROP))),
+    "missing org_role": lambda: bearer(sign(claims(org_role=DROP))),
+    "empty sub": lambda: bearer(sign(claims(sub=""))),
+    "org_id not a string": lambda: bearer(sign(claims(org_id=42))),
+    "org_id that is not an organisation id": lambda: bearer(sign(claims(org_id="org#x"))),
+    "payload altered after signing": lambda: bearer(altered_after_signing()),
+    "signature stripped": lambda: bearer(sign(claims()).rsplit(".", 1)[0] + "."),
+    "malformed token": lambda: "Bearer not.a.jwt",
+    "garbage": lambda: "Bearer !!!",
+    "no Bearer prefix": lambda: sign(claims()),
+    "other scheme": lambda: "Basic " + sign(claims()),
+    "lower-case bearer": lambda: "bearer " + sign(claims()),
+    "Bearer and nothing": lambda: "Bearer ",
+    "empty header": lambda: "",
+    "no header": lambda: None,
+    "jku pointing elsewhere": lambda: bearer(
+        sign(claims(), key=OTHER_KEY, kid="attacker-key", jku="https://attacker.example.com/jwks.json")
+    ),
+    "x5u pointing elsewhere, our kid": lambda: bearer(
+        sign(claims(), key=OTHER_KEY, x5u="https://attacker.example.com/cert.pem")
+    ),
+    "embedded jwk header": lambda: bearer(sign(claims(), key=OTHER_KEY, jwk=jwk(OTHER_KEY, "key-1"))),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=list(REFUSED))
+def test_invalid_tokens_are_unauthorized(authorize: Callable[..., dict[str, Any]], case: str) -> None:
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(REFUSED[case]())
+
+
+def test_an_admin_is_allowed_with_the_exact_context(authorize: Callable[..., dict[str, Any]]) -> None:
+    result = authorize(f"Bearer {sign(claims())}")
+
+    assert result["principalId"] == "usr_ada"
+    assert result["context"] == {
+        "orgId": "org_acme",
+        "userId": "usr_ada",
+        "role": "admin",
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+    }
+    assert all(isinstance(value, str) for value in result["context"].values())
+    (statement,) = result["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "execute-api:Invoke"
+
+
+def test_leeway_of_60_seconds_is_allowed(authorize: Callable[..., dict[str, Any]]) -> None:
+    token = sign(claims(exp=now() - 30, nbf=now() + 30, iat=now() + 30))
+
+    assert authorize(f"Bearer {token}")["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+
+def test_optional_email_and_name_become_empty_strings(authorize: Callable[..., dict[str, Any]]) -> None:
+    result = authorize(f"Bearer {sign(claims(email=DROP, name=DROP))}")
+
+    assert result["context"]["email"] == ""
+    assert result["context"]["name"] == ""
+
+
+def resources_allowed(result: dict[str, Any]) -> list[str]:
+    return [
+        resource
+        for statement in result["policyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+        for resource in statement["Resource"]
+    ]
+
+
+def allows(result: dict[str, Any], arn: str) -> bool:
+    return any(fnmatch.fnmatchcase(arn, pattern) for pattern in resources_allowed(result))
+
+
+def test_the_cached_allow_covers_the_admin_read_routes_of_the_stage(authorize: Callable[..., dict[str, Any]]) -> None:
+    result = authorize(f"Bearer {sign(claims())}", method_arn=f"{API}/v1/GET/events")
+
+    assert allows(result, f"{API}/v1/GET/events")
+    assert allows(result, f"{API}/v1/GET/events/01KB0000000000000000000000")
+    assert not allows(result, f"{API}/v1/POST/events"), "record routes are not an admin's"
+    assert not allows(result, f"{API}/v2/GET/events"), "only this stage"
+    assert not allows(result, "arn:aws:execute-api:eu-west-1:123456789012:otherapi/v1/GET/events")
+
+
+def test_a_member_gets_an_explicit_deny_not_an_error(authorize: Callable[..., dict[str, Any]]) -> None:
+    result = authorize(f"Bearer {sign(claims(org_role='member', sub='usr_grace'))}")
+
+    assert result["principalId"] == "usr_grace"
+    statements = result["policyDocument"]["Statement"]
+    assert statements and all(statement["Effect"] == "Deny" for statement in statements)
+    assert any(fnmatch.fnmatchcase(METHOD_ARN, r) for s in statements for r in s["Resource"])
+
+
+@pytest.mark.parametrize("role", ["owner", "ADMIN", "", "superadmin"])
+def test_any_role_but_admin_is_denied(authorize: Callable[..., dict[str, Any]], role: str) -> None:
+    result = authorize(f"Bearer {sign(claims(org_role=role))}")
+
+    assert {statement["Effect"] for statement in result["policyDocument"]["Statement"]} == {"Deny"}
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    """Everything the authorizer logged, structured fields included."""
+    return "\n".join(json.dumps(vars(record), default=str) for record in caplog.records)
+
+
+def test_the_token_is_never_logged(authorize: Callable[..., dict[str, Any]], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    allowed, refused = sign(claims()), sign(claims(aud="x"))
+    authorize(f"Bearer {allowed}")
+    with pytest.raises(Exception, match="Unauthorized"):
+        authorize(f"Bearer {refused}")
+
+    text = logged(caplog)
+    assert "Token verified" in text
+    assert "InvalidAudienceError" in text, "the reason for a refusal is logged"
+    for token in (allowed, refused):
+        assert token.split(".")[1] not in text
+        assert token.split(".")[2] not in text
+
+
+# --- JWKS from a URL ---------------------------------------------------------------
+
+
+class JwksServer:
+    """A JWKS endpoint on 127.0.0.1 whose key set can change, counting fetches."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self.jwks = jwks
+        self.fetches = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.fetches += 1
+                body = json.dumps(owner.jwks).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def jwks_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[JwksServer]:
+    monkeypatch.undo()  # allow real fetches, to this loopback server only
+    server = JwksServer(JWKS)
+    yield server
+    server.server.shutdown()
+
+
+def url_authorizer(monkeypatch: pytest.MonkeyPatch, url: str) -> Callable[[str], dict[str, Any]]:
+    authorizer = load_function("authorizer")
+    settings = AuthorizerSettings(jwks_url=url, jwks_json="", issuer=ISSUER, audience=AUDIENCE)
+    monkeypatch.setattr(authorizer, "settings", settings)
+    monkeypatch.setattr(authorizer, "keys", SigningKeys(settings))
+
+    def call(authorization: str) -> dict[str, Any]:
+        event = {"type": "TOKEN", "authorizationToken": authorization, "methodArn": METHOD_ARN}
+        result: dict[str, Any] = authorizer.lambda_handler(event, LambdaContext())
+        return result
+
+    return call
+
+
+def test_keys_from_jwks_url_are_cached_across_invocations(
+    jwks_server: JwksServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authorize = url_authorizer(monkeypatch, jwks_server.url)
+
+    for _ in range(3):
+        assert authorize(f"Bearer {sign(claims())}")["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+    assert jwks_server.fetches == 1
+
+
+def test_an_unknown_kid_refreshes_the_jwks_once(jwks_server: JwksServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "JWKS_REFRESH_COOLDOWN_SECONDS", 0)  # the last fetch is not "just now"
+    authorize = url_authorizer(monkeypatch, jwks_server.url)
+    authorize(f"Bearer {sign(claims())}")
+    jwks_server.jwks = {"keys": [jwk(OUR_KEY, "key-1"), jwk(OTHER_KEY, "key-2")]}  # the IdP rotates
+
+    result = authorize(f"Bearer {sign(claims(), key=OTHER_KEY, kid='key-2')}")
+
+    assert result["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert jwks_server.fetches == 2
+
+
+def test_an_unreachable_jwks_url_refuses_everyone_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.undo()
+    closed = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    port = closed.server_address[1]
+    closed.server_close()  # nothing listens there now: connection refused
+    authorize = url_authorizer(monkeypatch, f"http://127.0.0.1:{port}/jwks.json")
+
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(f"Bearer {sign(claims())}")
+
+    assert "JWKS_URL could not be fetched" in logged(caplog)
+
+
+def test_without_any_jwks_nobody_is_let_in(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    authorizer = load_function("authorizer")
+    settings = AuthorizerSettings(jwks_url="", jwks_json="", issuer=ISSUER, audience=AUDIENCE)
+    monkeypatch.setattr(authorizer, "settings", settings)
+    monkeypatch.setattr(authorizer, "keys", SigningKeys(settings))
+
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer.lambda_handler(
+            {"type": "TOKEN", "authorizationToken": f"Bearer {sign(claims())}", "methodArn": METHOD_ARN},
+            LambdaContext(),
+        )
+    assert "neither JWKS_URL nor JWKS_JSON is set" in logged(caplog)
+
+
+def test_settings_come_from_the_contract_variables() -> None:
+    settings = AuthorizerSettings.from_environ(
+        {"JWKS_URL": " https://idp/jwks ", "JWKS_JSON": "", "JWT_ISSUER": "i", "JWT_AUDIENCE": "a"}
+    )
+
+    assert settings == AuthorizerSettings(jwks_url="https://idp/jwks", jwks_json="", issuer="i", audience="a")
+
+
+# --- a light cold start ------------------------------------------------------------
+
+
+def test_the_authorizer_imports_neither_boto3_nor_pydantic() -> None:
+    # Powertools imports the bare `botocore` package (for its user-agent hook); the SDK
+    # machinery itself (sessions, clients) must stay unloaded.
+    unwanted = ("boto3", "botocore.session", "botocore.client", "pydantic", "aws_xray_sdk")
+    app_path = str(ROOT / "functions/authorizer/app.py")
+    code = (
+        "import importlib.util, sys;"
+        f"spec = importlib.util.spec_from_file_location('authorizer_app', {app_path!r});"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module);"
+        f"print(sorted(m for m in {unwanted!r} if m in sys.modules))"
+    )
+    env = {"PYTHONPATH": str(ROOT / "layers/common/python"), "JWKS_JSON": json.dumps(JWKS), "PATH": "/usr/bin:/bin"}
+
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+
+    assert out.strip() == "[]"
