@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: test lint typecheck validate unit build token clean
+.PHONY: test lint typecheck validate unit build token bench clean
 
 # The venv is (re)built whenever a pinned requirement changes.
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
@@ -32,6 +32,10 @@ unit: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/sam build
+
+# Counts and side-by-side ratios (reads per event served, write units, authorizer cold start).
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 # A development token for the local stack: make token ORG=org_acme ROLE=admin USER=usr_ada
 token: $(STAMP)
