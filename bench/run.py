@@ -38,14 +38,13 @@ os.environ.update(
     }
 )
 
-from moto import mock_aws  # noqa: E402 - moto before any boto3 client
+import boto3
+from moto import mock_aws  # moto before any boto3 client
 
-import boto3  # noqa: E402
-
-from audit_log import events_table, recording  # noqa: E402
-from audit_log.models import EventIn  # noqa: E402
-from audit_log.querying import Filters, read_page  # noqa: E402
-from devtools.template import create_tables  # noqa: E402
+from audit_log import events_table, recording
+from audit_log.models import EventIn
+from audit_log.querying import Filters, read_page
+from devtools.template import create_tables
 
 TABLE = os.environ["TABLE_NAME"]
 TYPES = ["user.login", "organisation.settings_updated", "member.invited", "api_key.rotated", "member.removed"]
@@ -116,10 +115,10 @@ def walk_baseline(client: Any, filters: Filters, limit: int) -> int:
     if conditions:
         request["FilterExpression"] = " AND ".join(conditions)
         request["ExpressionAttributeNames"] = names
-    served = 0
+    served: int = 0
     while True:
         response = client.query(**request)
-        served += response["Count"]
+        served += int(response["Count"])
         if "LastEvaluatedKey" not in response:
             return served
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -127,7 +126,8 @@ def walk_baseline(client: Any, filters: Filters, limit: int) -> int:
 
 def reads() -> None:
     print("\n## Reads: walking every page of org_acme's log (500 events), limit 50")
-    print(f"{'filter shape':<28}{'served':>8}{'calls':>7}{'read/served':>13}{'baseline calls':>16}{'baseline read/served':>22}")
+    header = ("filter shape", "served", "calls", "read/served", "baseline calls", "baseline read/served")
+    print(f"{header[0]:<28}{header[1]:>8}{header[2]:>7}{header[3]:>13}{header[4]:>16}{header[5]:>22}")
     shapes = {
         "none": Filters(),
         "event_type": Filters(event_type="user.login"),
@@ -204,8 +204,7 @@ def cold_start(runs: int = 15) -> None:
         "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); print(time.perf_counter() - t)"
     )
     boto_client = (
-        "import time; t = time.perf_counter(); import boto3; boto3.client('dynamodb');"
-        "print(time.perf_counter() - t)"
+        "import time; t = time.perf_counter(); import boto3; boto3.client('dynamodb');print(time.perf_counter() - t)"
     )
     timings: dict[str, list[float]] = {"authorizer": [], "boto3 DynamoDB client": []}
     for _ in range(runs):
