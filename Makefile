@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: test lint typecheck validate unit build token bench clean
+.PHONY: local engine test lint typecheck validate unit build token bench clean
 
 # The venv is (re)built whenever a pinned requirement changes.
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
@@ -14,6 +14,15 @@ $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
 	@echo "Installing pinned dependencies into $(VENV) (first run: about 2 minutes)" >&2
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt >&2
 	@touch $@
+
+# The API on http://127.0.0.1:3000 through sam local, moto server as DynamoDB; Ctrl-C stops it.
+local: $(STAMP)
+	@PYTHONPATH=layers/common/python:. $(BIN)/python -m devtools.local_stack up
+
+# A Docker engine (installed and started if this machine allows) and the Lambda image,
+# left running: what the e2e tier needs. .ci/run calls it before `make test`.
+engine: $(STAMP)
+	@$(BIN)/python -m devtools.local_stack engine
 
 test: lint typecheck validate unit
 

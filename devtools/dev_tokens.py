@@ -78,6 +78,15 @@ def token(
     return jwt.encode(claims, private_key(path), algorithm="RS256", headers={"kid": KID})
 
 
+def authorizer_event(authorization: str) -> dict[str, str]:
+    """What API Gateway hands a TOKEN authorizer for `GET /events` on stage v1."""
+    return {
+        "type": "TOKEN",
+        "authorizationToken": authorization,
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/GET/events",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,9 +98,15 @@ def main() -> None:
     make.add_argument("--name")
     make.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     commands.add_parser("jwks", help="print the JWKS for JWKS_JSON")
+    event = commands.add_parser("authorizer-event", help="print a TOKEN authorizer event, for sam local invoke")
+    event.add_argument("--org", required=True)
+    event.add_argument("--role", required=True, choices=["admin", "member"])
+    event.add_argument("--user", required=True)
     args = parser.parse_args()
     if args.command == "token":
         out = token(args.org, args.role, args.user, email=args.email, name=args.name, ttl_seconds=args.ttl)
+    elif args.command == "authorizer-event":
+        out = json.dumps(authorizer_event(f"Bearer {token(args.org, args.role, args.user)}"), indent=2)
     else:
         out = json.dumps(jwks(), separators=(",", ":"))
     print(out)

@@ -184,3 +184,12 @@ def test_whole_batch_retried_stores_nothing_new(post: Any, ddb: Any) -> None:
         event["event_id"] for event in first.body["events"]
     ]
     assert len(stored_events(ddb)) == 25
+
+
+@pytest.mark.parametrize("spelling", ["idempotency-key", "IDEMPOTENCY-KEY", "Idempotency-key"])
+def test_the_header_name_is_case_insensitive(post: Any, ddb: Any, spelling: str) -> None:
+    first = post("/events", valid_event(), headers=KEY)
+    second = post("/events", valid_event(), headers={spelling: KEY["Idempotency-Key"]})
+
+    assert (first.status, second.status) == (201, 200)
+    assert len(stored_events(ddb)) == 1

@@ -1,0 +1,479 @@
+"""The local stack: a Docker engine, a Lambda Python 3.11 image, moto server as DynamoDB
+with the template's table and demo data, and `sam local start-api` in front of the real
+functions. `make local` runs `up`; the e2e tests and `.ci/run` use the pieces.
+
+    python -m devtools.local_stack up        # make local
+    python -m devtools.local_stack engine    # CI: start an engine (detached), build the image
+
+Every process this starts is stopped on Ctrl-C (SIGINT) or SIGTERM, and nothing else is.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / ".local"
+BIN = Path(sys.executable).parent
+AWS_IMAGE = "public.ecr.aws/lambda/python:3.11"
+OFFLINE_IMAGE = "local/lambda-python:3.11"
+TABLE_NAME = "audit-log-events"
+REGION = "us-east-1"
+# moto accepts any credentials; these only keep boto3 from looking for real ones.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
+
+
+class StackError(RuntimeError):
+    """Something the local stack needs is missing; the message says how to get it."""
+
+
+def say(message: str) -> None:
+    print(f"[local] {message}", file=sys.stderr, flush=True)
+
+
+def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, check=True, text=True, **kwargs)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until(check: Any, what: str, timeout: float, process: subprocess.Popen[Any] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if process is not None and process.poll() is not None:
+            raise StackError(f"{what}: the process exited with code {process.returncode}")
+        time.sleep(0.5)
+    raise StackError(f"{what}: not ready after {timeout:.0f} s")
+
+
+def spawn(command: list[str], log_name: str, **kwargs: Any) -> subprocess.Popen[Any]:
+    """A child in a session of its own, so a Ctrl-C reaches only this script, which then
+    stops the children in order; SIGINT is reset to its default in the child, since a
+    shell may have started us with it ignored."""
+    LOCAL.mkdir(exist_ok=True)
+    log = (LOCAL / log_name).open("ab")
+    return subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **kwargs,
+    )
+
+
+def stop(process: subprocess.Popen[Any], name: str, grace: float = 20) -> None:
+    """SIGINT first (sam and dockerd shut their containers down on it), then SIGKILL."""
+    if process.poll() is not None:
+        return
+    say(f"stopping {name}")
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def function_containers() -> set[str]:
+    listed = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=sam.cli.container.type=lambda"], capture_output=True, text=True
+    )
+    return set(listed.stdout.split())
+
+
+def remove_containers(ids: set[str]) -> None:
+    """Function containers sam left behind (it may be killed before it cleans up)."""
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *sorted(ids)], capture_output=True)
+
+
+# --- Docker engine -----------------------------------------------------------------
+
+
+def engine_running() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
+
+
+def can_install_engine() -> bool:
+    return os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def install_engine() -> None:
+    """Debian's docker.io (dockerd, containerd, runc); about a minute."""
+    if shutil.which("dockerd") is not None:
+        return
+    say("installing a Docker engine: apt-get install docker.io (about 1 minute)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
+    run(["apt-get", "install", "-y", "-qq", "docker.io"], env=env, stdout=subprocess.DEVNULL)
+
+
+def start_engine(detached: bool = False) -> subprocess.Popen[Any] | None:
+    """Make a Docker engine reachable; returns the dockerd this started, if any.
+
+    vfs is the storage driver that works on these machines (no overlayfs); the default
+    bridge stays, because sam publishes each container's port on 127.0.0.1.
+    """
+    if engine_running():
+        return None
+    if not can_install_engine():
+        raise StackError(
+            "no Docker engine is reachable (`docker info` fails). Start one (Docker Desktop, "
+            "`sudo systemctl start docker`, or `sudo dockerd`), or run as root on Debian/Ubuntu "
+            "so this can install and start docker.io itself."
+        )
+    install_engine()
+    say("starting dockerd --storage-driver=vfs --iptables=false (log: .local/dockerd.log)")
+    dockerd = spawn(["dockerd", "--storage-driver=vfs", "--iptables=false"], "dockerd.log")
+    wait_until(engine_running, "dockerd", timeout=120, process=dockerd)
+    return None if detached else dockerd
+
+
+# --- the Lambda image --------------------------------------------------------------
+
+
+def image_exists(name: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
+
+
+def lambda_image_args() -> list[str]:
+    """`sam local` arguments for a Lambda Python 3.11 image: AWS's own when it can be
+    pulled, else the equivalent built offline once and reused."""
+    if image_exists(AWS_IMAGE):
+        return []
+    if not image_exists(OFFLINE_IMAGE):
+        say(f"trying to pull {AWS_IMAGE} (60 s at most)")
+        try:
+            pulled = subprocess.run(["docker", "pull", AWS_IMAGE], capture_output=True, timeout=60).returncode == 0
+        except subprocess.TimeoutExpired:
+            pulled = False
+        if pulled:
+            return []
+        build_offline_image()
+    return ["--invoke-image", OFFLINE_IMAGE, "--skip-pull-image"]
+
+
+def build_offline_image() -> None:
+    """Debian bookworm (whose python3 is 3.11) + awslambdaric + boto3 under /var/runtime,
+    as AWS's image has them; about 2 minutes, once per machine."""
+    if shutil.which("debootstrap") is None:
+        if not can_install_engine():
+            raise StackError(f"{AWS_IMAGE} cannot be pulled and debootstrap is missing to build {OFFLINE_IMAGE}")
+        say("installing debootstrap")
+        run(["apt-get", "install", "-y", "-qq", "debootstrap"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="lambda-image-") as scratch:
+        root = Path(scratch) / "root"
+        say(f"building {OFFLINE_IMAGE}: debootstrap bookworm with python3 (about 45 s)")
+        run(
+            ["debootstrap", "--variant=minbase", "--include=python3,ca-certificates", "bookworm", str(root)],
+            stdout=subprocess.DEVNULL,
+        )
+        say("installing the runtime interface client and boto3 into /var/runtime")
+        image_dir = ROOT / "devtools" / "lambda_image"
+        run(
+            [
+                str(BIN / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+                "--no-deps",
+                "--target",
+                str(root / "var/runtime"),
+                "-r",
+                str(image_dir / "requirements.txt"),
+            ]
+        )
+        shutil.copy(image_dir / "bootstrap", root / "var/runtime/bootstrap")
+        (root / "var/runtime/bootstrap").chmod(0o755)
+        (root / "var/task").mkdir(parents=True, exist_ok=True)
+        (root / "opt").mkdir(exist_ok=True)
+        say(f"importing {OFFLINE_IMAGE} into Docker (about 30 s)")
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        run(
+            ["docker", "import", "-c", "ENV LANG=C.UTF-8", "-c", "WORKDIR /var/task", "-", OFFLINE_IMAGE],
+            stdin=tar.stdout,
+            stdout=subprocess.DEVNULL,
+        )
+        tar.wait()
+    say(f"{OFFLINE_IMAGE} built in {time.monotonic() - started:.0f} s; later runs reuse it")
+
+
+def bridge_gateway() -> str:
+    """The host's address on Docker's default bridge, where containers reach moto."""
+    out = run(
+        ["docker", "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"],
+        capture_output=True,
+    ).stdout.strip()
+    return out or "172.17.0.1"
+
+
+# --- moto server, tables, demo data ------------------------------------------------
+
+
+def start_moto(port: int) -> subprocess.Popen[Any]:
+    """moto server on every interface of this machine, so function containers on the
+    bridge reach it; the traffic stays on the machine."""
+    moto = spawn([str(BIN / "moto_server"), "-H", "0.0.0.0", "-p", str(port)], "moto.log")  # noqa: S104
+    wait_until(lambda: http_status(f"http://127.0.0.1:{port}/moto-api/") is not None, "moto server", 60, moto)
+    return moto
+
+
+def http_status(url: str, headers: dict[str, str] | None = None) -> int | None:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as response:  # noqa: S310
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def create_tables(endpoint: str) -> None:
+    import boto3  # here, not at import: `engine` and the e2e skip check need no boto3
+
+    from devtools.template import create_tables as create_from_template
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    create_from_template(client, {"EventsTable": TABLE_NAME})
+
+
+def seed_demo_data(endpoint: str) -> None:
+    """Run devtools.demo_data against moto server, in a process of its own: the layer's
+    boto3 client reads AWS_ENDPOINT_URL_DYNAMODB once, at import."""
+    env = {
+        **os.environ,
+        **DUMMY_CREDENTIALS,
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "PYTHONPATH": f"{ROOT / 'layers/common/python'}:{ROOT}",
+    }
+    run([str(BIN / "python"), "-m", "devtools.demo_data", TABLE_NAME], env=env, cwd=ROOT)
+
+
+# --- sam ---------------------------------------------------------------------------
+
+
+def local_secret() -> str:
+    """A cursor-signing key for this checkout's local stack, made once."""
+    path = LOCAL / "cursor-secret"
+    if not path.exists():
+        LOCAL.mkdir(exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def write_env_vars(path: Path, dynamodb_endpoint: str) -> None:
+    """The `--env-vars` file: every function at moto server, the authorizer at the
+    development JWKS. Only variables the template declares can be set this way."""
+    from devtools.dev_tokens import jwks, template_default
+
+    shared = {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "POWERTOOLS_TRACE_DISABLED": "1"}
+    env_vars = {
+        "RecordEventFunction": {**shared, "TABLE_NAME": TABLE_NAME, "RETENTION_DAYS": "0"},
+        "QueryLogFunction": {**shared, "TABLE_NAME": TABLE_NAME, "CURSOR_SECRET": local_secret()},
+        "AuthorizerFunction": {
+            **shared,
+            "JWKS_URL": "",
+            "JWKS_JSON": json.dumps(jwks(), separators=(",", ":")),
+            "JWT_ISSUER": template_default("JwtIssuer"),
+            "JWT_AUDIENCE": template_default("JwtAudience"),
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(env_vars, indent=2))
+
+
+def sam_env() -> dict[str, str]:
+    return {**os.environ, **DUMMY_CREDENTIALS, "SAM_CLI_TELEMETRY": "0"}
+
+
+def sam_build() -> None:
+    say("sam build (the layer's dependencies; about 15 s, cached afterwards)")
+    built = subprocess.run(
+        [str(BIN / "sam"), "build", "--cached"], cwd=ROOT, env=sam_env(), capture_output=True, text=True
+    )
+    if built.returncode != 0:
+        raise StackError(f"sam build failed:\n{built.stdout}{built.stderr}")
+
+
+def start_api(port: int, env_vars: Path, image_args: list[str]) -> subprocess.Popen[Any]:
+    say(f"sam local start-api on 127.0.0.1:{port} (first start builds the function image: about a minute)")
+    api = spawn(
+        [
+            str(BIN / "sam"),
+            "local",
+            "start-api",
+            "--template-file",
+            str(ROOT / ".aws-sam/build/template.yaml"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--env-vars",
+            str(env_vars),
+            "--warm-containers",
+            "EAGER",
+            *image_args,
+        ],
+        "sam-local.log",
+        cwd=ROOT,
+        env=sam_env(),
+    )
+    # Without a token the authorizer answers 401: proof that API Gateway emulation,
+    # the authorizer container and the routes are all up.
+    wait_until(lambda: http_status(f"http://127.0.0.1:{port}/events") == 401, "sam local start-api", 600, api)
+    return api
+
+
+@contextmanager
+def running_stack(api_port: int, *, seed: bool, start_docker: bool) -> Iterator[dict[str, Any]]:
+    """Everything the API needs, stopped again (in reverse order) on exit."""
+    with ExitStack() as stack:
+        dockerd = start_engine() if start_docker else None
+        if dockerd is not None:
+            stack.callback(stop, dockerd, "dockerd")
+        image_args = lambda_image_args()
+        moto_port = free_port()
+        moto = start_moto(moto_port)
+        stack.callback(stop, moto, "moto server")
+        create_tables(f"http://127.0.0.1:{moto_port}")
+        if seed:
+            say("seeding demo data: 2 organisations, 12 users, 400 events over 30 days")
+            seed_demo_data(f"http://127.0.0.1:{moto_port}")
+        sam_build()
+        env_vars = LOCAL / f"env-vars-{api_port}.json"
+        container_endpoint = f"http://{bridge_gateway()}:{moto_port}"
+        write_env_vars(env_vars, container_endpoint)
+        before = function_containers()
+        stack.callback(lambda: remove_containers(function_containers() - before))
+        api = start_api(api_port, env_vars, image_args)
+        stack.callback(stop, api, "sam local start-api")
+        yield {
+            "api": f"http://127.0.0.1:{api_port}",
+            "dynamodb": f"http://127.0.0.1:{moto_port}",
+            "container_dynamodb": container_endpoint,
+            "env_vars": env_vars,
+            "image_args": image_args,
+        }
+
+
+def print_welcome(api: str) -> None:
+    from devtools.demo_data import ORGS
+    from devtools.dev_tokens import token
+
+    (org_a, users_a), (org_b, _) = list(ORGS.items())
+    admin = token(org_a, "admin", users_a[0][0])
+    member = token(org_a, "member", users_a[1][0])
+    admin_b = token(org_b, "admin", ORGS[org_b][0][0])
+    investigated = users_a[2][0]
+    print(
+        f"""
+Audit Log is running at {api}  (Ctrl-C stops it)
+
+  export API={api}
+  export ADMIN_TOKEN={admin}
+  export MEMBER_TOKEN={member}
+  export OTHER_ORG_ADMIN_TOKEN={admin_b}
+
+Record an event (platform backend route; sam local does not check AWS_IAM signatures):
+  curl -sS -X POST "$API/events" -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
+    -d '{{"org_id": "{org_a}", "event_type": "member.invited", "actor": {{"id": "{users_a[0][0]}"}}, "targets": [{{"type": "user", "id": "usr_new"}}]}}'
+
+List {org_a}'s log, newest first (ORG Admin):
+  curl -sS "$API/events?limit=5" -H "Authorization: Bearer $ADMIN_TOKEN"
+Filter by type:
+  curl -sS "$API/events?event_type=organisation.settings_updated" -H "Authorization: Bearer $ADMIN_TOKEN"
+Filter by user (one user's logins):
+  curl -sS "$API/events?event_type=user.login&actor_id={investigated}" -H "Authorization: Bearer $ADMIN_TOKEN"
+Next page (pass next_cursor back with the same filters):
+  NEXT=$(curl -sS "$API/events?limit=5" -H "Authorization: Bearer $ADMIN_TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["next_cursor"])')
+  curl -sS "$API/events?limit=5&cursor=$NEXT" -H "Authorization: Bearer $ADMIN_TOKEN"
+An ORG Member is refused (403):
+  curl -sS -i "$API/events" -H "Authorization: Bearer $MEMBER_TOKEN"
+No token is refused (401):
+  curl -sS -i "$API/events"
+
+More tokens: make token ORG={org_b} ROLE=admin USER={ORGS[org_b][0][0]}
+Logs: .local/sam-local.log, .local/moto.log
+""",
+        flush=True,
+    )
+
+
+def up(port: int) -> None:
+    started = time.monotonic()
+    stopping = False
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        with running_stack(port, seed=True, start_docker=True) as stack:
+            say(f"ready in {time.monotonic() - started:.0f} s")
+            print_welcome(stack["api"])
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        say("stopped")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up_parser = commands.add_parser("up", help="run the API locally until Ctrl-C (make local)")
+    up_parser.add_argument("--port", type=int, default=3000)
+    commands.add_parser("engine", help="start a Docker engine (left running) and build the Lambda image")
+    args = parser.parse_args()
+    try:
+        if args.command == "up":
+            up(args.port)
+        else:
+            start_engine(detached=True)
+            lambda_image_args()
+    except StackError as error:
+        say(f"error: {error}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
