@@ -49,6 +49,13 @@ def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, check=True, text=True, **kwargs)
 
 
+def quiet(command: list[str], **kwargs: Any) -> None:
+    """Run a chatty command, showing its output only if it fails."""
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if done.returncode != 0:
+        raise StackError(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -128,8 +135,8 @@ def install_engine() -> None:
         return
     say("installing a Docker engine: apt-get install docker.io (about 1 minute)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
-    run(["apt-get", "install", "-y", "-qq", "docker.io"], env=env, stdout=subprocess.DEVNULL)
+    quiet(["apt-get", "update", "-qq"], env=env)
+    quiet(["apt-get", "install", "-y", "-qq", "docker.io"], env=env)
 
 
 def start_engine(detached: bool = False) -> subprocess.Popen[Any] | None:
@@ -184,7 +191,9 @@ def build_offline_image() -> None:
         if not can_install_engine():
             raise StackError(f"{AWS_IMAGE} cannot be pulled and debootstrap is missing to build {OFFLINE_IMAGE}")
         say("installing debootstrap")
-        run(["apt-get", "install", "-y", "-qq", "debootstrap"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        quiet(
+            ["apt-get", "install", "-y", "-qq", "debootstrap"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lambda-image-") as scratch:
         root = Path(scratch) / "root"
@@ -411,22 +420,22 @@ Audit Log is running at {api}  (Ctrl-C stops it)
   export OTHER_ORG_ADMIN_TOKEN={admin_b}
 
 Record an event (platform backend route; sam local does not check AWS_IAM signatures):
-  curl -sS -X POST "$API/events" -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
+  curl -sS -w '\\n' -X POST "$API/events" -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
     -d '{{"org_id": "{org_a}", "event_type": "member.invited", "actor": {{"id": "{users_a[0][0]}"}}, "targets": [{{"type": "user", "id": "usr_new"}}]}}'
 
 List {org_a}'s log, newest first (ORG Admin):
-  curl -sS "$API/events?limit=5" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -sS -w '\\n' "$API/events?limit=5" -H "Authorization: Bearer $ADMIN_TOKEN"
 Filter by type:
-  curl -sS "$API/events?event_type=organisation.settings_updated" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -sS -w '\\n' "$API/events?event_type=organisation.settings_updated" -H "Authorization: Bearer $ADMIN_TOKEN"
 Filter by user (one user's logins):
-  curl -sS "$API/events?event_type=user.login&actor_id={investigated}" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -sS -w '\\n' "$API/events?event_type=user.login&actor_id={investigated}" -H "Authorization: Bearer $ADMIN_TOKEN"
 Next page (pass next_cursor back with the same filters):
   NEXT=$(curl -sS "$API/events?limit=5" -H "Authorization: Bearer $ADMIN_TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["next_cursor"])')
-  curl -sS "$API/events?limit=5&cursor=$NEXT" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -sS -w '\\n' "$API/events?limit=5&cursor=$NEXT" -H "Authorization: Bearer $ADMIN_TOKEN"
 An ORG Member is refused (403):
-  curl -sS -i "$API/events" -H "Authorization: Bearer $MEMBER_TOKEN"
+  curl -sS -w '\\n' -i "$API/events" -H "Authorization: Bearer $MEMBER_TOKEN"
 No token is refused (401):
-  curl -sS -i "$API/events"
+  curl -sS -w '\\n' -i "$API/events"
 
 More tokens: make token ORG={org_b} ROLE=admin USER={ORGS[org_b][0][0]}
 Logs: .local/sam-local.log, .local/moto.log
