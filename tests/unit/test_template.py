@@ -135,6 +135,26 @@ def test_record_function_is_declared_as_the_contract_says() -> None:
     assert resource(TEMPLATE, "CommonLayer")["Properties"]["ContentUri"] == "layers/common/"
 
 
+def dynamodb_as(function: dict[str, Any], user_name: str) -> Any:
+    """A DynamoDB client whose credentials carry `function`'s Allow statements (3 IAM
+    calls, made before enforcement starts).
+
+    moto authorises every DynamoDB call against the resource "*" (it matches neither an
+    Allow nor a Deny scoped to a table ARN), so the Allow statements keep their actions
+    with Resource "*"; their table scoping and the Deny list are asserted on the template.
+    """
+    allow_only = [{**s, "Resource": "*"} for s in statements(function) if s["Effect"] == "Allow"]
+    iam = boto3.client("iam")
+    iam.create_user(UserName=user_name)
+    iam.put_user_policy(
+        UserName=user_name,
+        PolicyName=user_name,
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": allow_only}),
+    )
+    key = iam.create_access_key(UserName=user_name)["AccessKey"]
+    return boto3.client("dynamodb", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+
+
 @mock_aws
 @set_initial_no_auth_action_count(7)
 def test_record_role_permissions_enforced_by_iam() -> None:
@@ -143,21 +163,7 @@ def test_record_role_permissions_enforced_by_iam() -> None:
     admin = boto3.client("dynamodb")
     names = {"EventsTable": "events"}
     create_tables(admin, names)
-    # moto authorises every DynamoDB call against the resource "*" (it matches neither an
-    # Allow nor a Deny scoped to a table ARN), so the role's Allow statements keep their
-    # actions with Resource "*"; their table scoping is asserted on the template above.
-    allow_only = [{**s, "Resource": "*"} for s in statements(RECORD) if s["Effect"] == "Allow"]
-    iam = boto3.client("iam")
-    iam.create_user(UserName="record-role")
-    iam.put_user_policy(
-        UserName="record-role",
-        PolicyName="record",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": allow_only}),
-    )
-    key = iam.create_access_key(UserName="record-role")["AccessKey"]
-    as_record_role = boto3.client(
-        "dynamodb", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
-    )
+    as_record_role = dynamodb_as(RECORD, "record-role")
     item = {"pk": {"S": "org#o"}, "sk": {"S": "2026-11-25T00:00:00.000Z#01X"}}
 
     as_record_role.put_item(TableName="events", Item=item, ConditionExpression="attribute_not_exists(pk)")
@@ -254,18 +260,7 @@ def test_query_role_permissions_enforced_by_iam() -> None:
     create_tables(admin, {"EventsTable": "events"})
     item = {"pk": {"S": "org#o"}, "sk": {"S": "2026-11-25T00:00:00.000Z#01X"}}
     admin.put_item(TableName="events", Item=item)
-    allow_only = [{**s, "Resource": "*"} for s in statements(QUERY) if s["Effect"] == "Allow"]
-    iam = boto3.client("iam")
-    iam.create_user(UserName="query-role")
-    iam.put_user_policy(
-        UserName="query-role",
-        PolicyName="query",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": allow_only}),
-    )
-    key = iam.create_access_key(UserName="query-role")["AccessKey"]
-    as_query_role = boto3.client(
-        "dynamodb", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
-    )
+    as_query_role = dynamodb_as(QUERY, "query-role")
 
     found = as_query_role.query(
         TableName="events", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "org#o"}}

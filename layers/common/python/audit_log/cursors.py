@@ -35,14 +35,14 @@ def _sign(secret: str, payload: bytes) -> bytes:
     return hmac.new(secret.encode(), payload, hashlib.sha256).digest()
 
 
-def encode_cursor(secret: str, org_id: str, filter_fingerprint: str, last_sort_key: str) -> str:
+def encode_cursor(secret: str, org_id: str, filter_digest: str, last_sort_key: str) -> str:
     payload = json.dumps(
-        {"v": _VERSION, "o": org_id, "f": filter_fingerprint, "k": last_sort_key}, separators=(",", ":")
+        {"v": _VERSION, "o": org_id, "f": filter_digest, "k": last_sort_key}, separators=(",", ":")
     ).encode()
     return f"{_b64(payload)}.{_b64(_sign(secret, payload))}"
 
 
-def decode_cursor(secret: str, org_id: str, filter_fingerprint: str, cursor: str) -> str:
+def decode_cursor(secret: str, org_id: str, filter_digest: str, cursor: str) -> str:
     """The last sort key served, if `cursor` is ours, untouched, and for this caller and
     these filters; InvalidCursor otherwise."""
     try:
@@ -56,7 +56,7 @@ def decode_cursor(secret: str, org_id: str, filter_fingerprint: str, cursor: str
     fields = json.loads(payload)
     if fields.get("o") != org_id:
         raise InvalidCursor("was issued to another organisation")
-    if fields.get("f") != filter_fingerprint:
+    if fields.get("f") != filter_digest:
         raise InvalidCursor("was issued for other filters; repeat the same filters to page on")
     last_sort_key = fields.get("k")
     if fields.get("v") != _VERSION or not isinstance(last_sort_key, str):

@@ -28,15 +28,22 @@ class NoOrganisation(AuditLogError):
 
 
 class InvalidParameter(AuditLogError):
-    """A query parameter that is well-formed alone but not with the others."""
+    """A query parameter that passed its own rule but cannot be served (400)."""
+
+    title = "Invalid query parameters"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
 
 
-class InvalidCursor(AuditLogError):
+class InvalidCursor(InvalidParameter):
     """A page cursor that was altered, or issued to another organisation or filter set."""
+
+    title = "Invalid cursor"
+
+    def __init__(self, message: str) -> None:
+        super().__init__("cursor", message)
 
 
 class WriteContention(AuditLogError):

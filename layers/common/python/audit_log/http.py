@@ -21,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from audit_log.errors import InvalidCursor, InvalidParameter, NoOrganisation, WriteContention
+from audit_log.errors import InvalidParameter, NoOrganisation, WriteContention
 from audit_log.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -98,6 +98,14 @@ def create_resolver(rejected_metric: str) -> APIGatewayRestResolver:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
         return _not_json()
 
+    def _invalid_parameter(error: InvalidParameter) -> Response[Any]:
+        metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
+        return error_response(HTTPStatus.BAD_REQUEST, error.title, [(error.field, str(error))])
+
+    def _no_organisation(_: NoOrganisation) -> Response[Any]:
+        logger.warning("Request without an organisation in its authorizer context: refused")
+        return error_response(HTTPStatus.FORBIDDEN, "Forbidden: no organisation in the authorizer context")
+
     def _contention(error: WriteContention) -> Response[Any]:
         logger.warning("Write cancelled by concurrent writes", extra={"reason": str(error)})
         return error_response(
@@ -106,24 +114,9 @@ def create_resolver(rejected_metric: str) -> APIGatewayRestResolver:
 
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
-
-    def _no_organisation(_: NoOrganisation) -> Response[Any]:
-        logger.warning("Request without an organisation in its authorizer context: refused")
-        return error_response(HTTPStatus.FORBIDDEN, "Forbidden: no organisation in the authorizer context")
-
-    def _invalid_cursor(error: InvalidCursor) -> Response[Any]:
-        metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
-        return error_response(HTTPStatus.BAD_REQUEST, "Invalid cursor", [("cursor", str(error))])
-
-    app.exception_handler(WriteContention)(_contention)
+    app.exception_handler(InvalidParameter)(_invalid_parameter)  # InvalidCursor included
     app.exception_handler(NoOrganisation)(_no_organisation)
-
-    def _invalid_parameter(error: InvalidParameter) -> Response[Any]:
-        metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
-        return error_response(HTTPStatus.BAD_REQUEST, "Invalid query parameters", [(error.field, str(error))])
-
-    app.exception_handler(InvalidCursor)(_invalid_cursor)
-    app.exception_handler(InvalidParameter)(_invalid_parameter)
+    app.exception_handler(WriteContention)(_contention)
     return app
 
 

@@ -29,7 +29,7 @@ class Filters:
     since: str | None = None
     until: str | None = None
 
-    def fingerprint(self) -> str:
+    def digest(self) -> str:
         """What a cursor is bound to, so it cannot be replayed under other filters."""
         canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
@@ -59,8 +59,8 @@ def read_page(
     One item more than `limit` is asked for, so the last page says it is the last
     (`next_cursor` null) instead of leaving the caller an empty page to fetch.
     """
-    fingerprint = filters.fingerprint()
-    after = decode_cursor(cursor_secret, org_id, fingerprint, cursor) if cursor is not None else None
+    digest = filters.digest()
+    after = decode_cursor(cursor_secret, org_id, digest, cursor) if cursor is not None else None
     items = events_table.query_newest_first(
         table_name,
         org_id,
@@ -71,5 +71,5 @@ def read_page(
         count=limit + 1,
     )
     page = items[:limit]
-    next_cursor = encode_cursor(cursor_secret, org_id, fingerprint, page[-1]["sk"]) if len(items) > limit else None
+    next_cursor = encode_cursor(cursor_secret, org_id, digest, page[-1]["sk"]) if len(items) > limit else None
     return LogPage(events=[event_out(item) for item in page], next_cursor=next_cursor)

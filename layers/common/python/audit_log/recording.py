@@ -38,7 +38,7 @@ class _Pending:
     recorded: Recorded
 
 
-def payload_fingerprint(event: EventIn) -> str:
+def payload_digest(event: EventIn) -> str:
     """Hash of what the client sent, to notice a key reused for a different event."""
     body = event.model_dump(mode="json", exclude={"idempotency_key"}, exclude_unset=True)
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
@@ -104,7 +104,7 @@ def record_events(
             marker = {
                 **events_table.marker_key(*scoped_key),
                 **recorded.model_dump(),
-                "fingerprint": payload_fingerprint(event),
+                "digest": payload_digest(event),
                 "expires_at": expires_at,
             }
         pending.append(_Pending(index, item, marker, recorded))
@@ -159,7 +159,7 @@ def _settle_duplicates(
             continue
         original = Recorded.model_validate(stored, from_attributes=False, strict=False)
         outcomes[entry.index] = Outcome(original, duplicate=True)
-        if stored.get("fingerprint") != payload_fingerprint(requests[entry.index][0]):
+        if stored.get("digest") != payload_digest(requests[entry.index][0]):
             logger.warning(
                 "Idempotency key reused for a different event; answered with the original",
                 extra={"org_id": requests[entry.index][0].org_id, "event_id": original.event_id},
