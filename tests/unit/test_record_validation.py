@@ -3,6 +3,7 @@ and that a rejected request writes nothing."""
 
 import copy
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ def valid_event(**overrides: Any) -> dict[str, Any]:
 def with_path(event: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of `event` with the dotted `path` set to `value` (or removed for DROP)."""
     result = copy.deepcopy(event)
+    value = str(value) if isinstance(value, FromNow) else value
     *parents, last = path.split(".")
     node: Any = result
     for part in parents:
@@ -42,8 +44,20 @@ def with_path(event: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 DROP = object()
-SOON = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
-LATER = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+
+
+@dataclass(frozen=True)
+class FromNow:
+    """A timestamp relative to when the test runs (not when the module was collected)."""
+
+    minutes: float
+
+    def __str__(self) -> str:
+        return (datetime.now(UTC) + timedelta(minutes=self.minutes)).isoformat()
+
+
+SOON = FromNow(2)
+LATER = FromNow(10)
 
 ACCEPTED = [
     ("org_id", "A-z_0-9-.:x"),
