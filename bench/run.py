@@ -141,9 +141,9 @@ def reads() -> None:
         seed()
         for label, filters in shapes.items():
             ours, base = Counter(), Counter()
-            events_table._dynamodb.meta.events.register("after-call.dynamodb.Query", ours)
+            events_table.dynamodb_client().meta.events.register("after-call.dynamodb.Query", ours)
             served = walk_ours(filters, 50)
-            events_table._dynamodb.meta.events.unregister("after-call.dynamodb.Query", ours)
+            events_table.dynamodb_client().meta.events.unregister("after-call.dynamodb.Query", ours)
             client.meta.events.register("after-call.dynamodb.Query", base)
             baseline_served = walk_baseline(client, Filters(filters.event_type, filters.actor_id), 50)
             client.meta.events.unregister("after-call.dynamodb.Query", base)

@@ -15,21 +15,24 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from audit_log.tokens import AuthorizerSettings, KeysUnavailable, SigningKeys, TokenRejected, bearer_token, verify
+from audit_log.tokens import AuthorizerSettings, KeysUnavailable, TokenRejected, bearer_token, signing_keys, verify
 
 # Read routes an ORG Admin may call; one cached Allow covers them all.
 ADMIN_READ_ROUTES = [("GET", "/events"), ("GET", "/events/*")]
 
-settings = AuthorizerSettings.from_environ()
-keys = SigningKeys(settings)
 logger = Logger()
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001
     request = APIGatewayAuthorizerTokenEvent(event)
+    settings = AuthorizerSettings.from_environ()
     try:
-        identity = verify(bearer_token(request.authorization_token), keys, settings)
+        arn = parse_api_gateway_arn(request.method_arn)
+        identity = verify(bearer_token(request.authorization_token), signing_keys(settings), settings)
+    except (IndexError, ValueError) as malformed:  # no real API Gateway sends these
+        logger.warning("Malformed authorizer event", extra={"reason": type(malformed).__name__})
+        raise Exception("Unauthorized") from None
     except TokenRejected as rejected:
         logger.info("Token refused", extra={"reason": str(rejected)})
         raise Exception("Unauthorized") from None  # API Gateway answers 401
@@ -37,7 +40,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("Signing keys unavailable; refusing everyone", extra={"reason": str(unavailable)})
         raise Exception("Unauthorized") from None
 
-    arn = parse_api_gateway_arn(request.method_arn)
     policy = APIGatewayAuthorizerResponse(
         principal_id=identity.user_id,
         region=arn.region,

@@ -7,15 +7,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from audit_log.errors import InvalidParameter, NoOrganisation
+from audit_log.errors import NoOrganisation
 from audit_log.http import create_resolver, json_response, lambda_handler_for
 from audit_log.models import EventType, Identifier, LogPage, Rfc3339, is_org_id
 from audit_log.observability import logger, metrics, tracer
-from audit_log.querying import Filters, ceil_to_ms, read_page
-from audit_log.settings import QuerySettings
-from audit_log.timestamps import parse_rfc3339
+from audit_log.querying import Filters, read_page
+from audit_log.settings import QuerySettings, current
 
-settings = QuerySettings()  # from the environment
 app = create_resolver(rejected_metric="QueriesRejected")
 
 
@@ -38,16 +36,8 @@ def list_events(
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
 ) -> Response[LogPage]:
     org_id = caller_org()
-    since_at = parse_rfc3339(since) if since else None
-    until_at = parse_rfc3339(until) if until else None
-    if since_at and until_at and since_at > until_at:
-        raise InvalidParameter("since", "must not be after until")
-    filters = Filters(
-        event_type=event_type,
-        actor_id=actor_id,
-        since=ceil_to_ms(since_at) if since_at else None,
-        until=ceil_to_ms(until_at) if until_at else None,
-    )
+    filters = Filters.from_query(event_type, actor_id, since, until)
+    settings = current(QuerySettings)
     page = read_page(
         org_id, filters, limit, cursor, table_name=settings.TABLE_NAME, cursor_secret=settings.CURSOR_SECRET
     )

@@ -11,13 +11,13 @@ from audit_log.http import create_resolver, json_response, lambda_handler_for
 from audit_log.models import BatchIn, BatchOut, BatchRecorded, EventIn, IdempotencyKey, Recorded
 from audit_log.observability import logger, metrics, tracer
 from audit_log.recording import Outcome, record_events
-from audit_log.settings import RecordSettings
+from audit_log.settings import RecordSettings, current
 
-settings = RecordSettings()  # from the environment
 app = create_resolver(rejected_metric="EventsRejected")
 
 
 def _record(requests: list[tuple[EventIn, str | None]]) -> list[Outcome]:
+    settings = current(RecordSettings)
     outcomes = record_events(
         requests,
         table_name=settings.TABLE_NAME,

@@ -18,11 +18,11 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from audit_log import tokens
-from audit_log.tokens import AuthorizerSettings, SigningKeys
+from audit_log.tokens import AuthorizerSettings
 from tests.conftest import ROOT, LambdaContext, load_function
 
 ISSUER = "https://idp.example.com/"
@@ -38,7 +38,20 @@ def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
     return {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": kid, "alg": "RS256", "use": "sig"}
 
 
-JWKS = {"keys": [jwk(OUR_KEY, "key-1")]}
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+# Identity providers often publish mixed key sets: only the RSA key may verify RS256.
+JWKS = {
+    "keys": [
+        jwk(OUR_KEY, "key-1"),
+        {**json.loads(ECAlgorithm.to_jwk(EC_KEY.public_key())), "kid": "ec-1", "alg": "ES256", "use": "sig"},
+        {
+            "kty": "oct",
+            "kid": "hmac-1",
+            "alg": "HS256",
+            "k": base64.urlsafe_b64encode(b"shared-secret-0123456789abcdef0123").decode().rstrip("="),
+        },
+    ]
+}
 SETTINGS = AuthorizerSettings(jwks_url="", jwks_json=json.dumps(JWKS), issuer=ISSUER, audience=AUDIENCE)
 
 
@@ -89,12 +102,19 @@ def altered_after_signing() -> str:
     return f"{header}.{b64(json.dumps(claims(org_role='admin')).encode())}.{signature}"
 
 
+def configure(monkeypatch: pytest.MonkeyPatch, settings: AuthorizerSettings) -> None:
+    """Set the authorizer's contract variables, as template.yaml or sam local would."""
+    monkeypatch.setenv("JWKS_URL", settings.jwks_url)
+    monkeypatch.setenv("JWKS_JSON", settings.jwks_json)
+    monkeypatch.setenv("JWT_ISSUER", settings.issuer)
+    monkeypatch.setenv("JWT_AUDIENCE", settings.audience)
+
+
 @pytest.fixture
 def authorize(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Any]]:
     """Run the authorizer as API Gateway would, with our JWKS inline."""
     authorizer = load_function("authorizer")
-    monkeypatch.setattr(authorizer, "settings", SETTINGS)
-    monkeypatch.setattr(authorizer, "keys", SigningKeys(SETTINGS))
+    configure(monkeypatch, SETTINGS)
 
     def call(authorization: str | None, method_arn: str = METHOD_ARN) -> dict[str, Any]:
         event = {"type": "TOKEN", "authorizationToken": authorization, "methodArn": method_arn}
@@ -162,6 +182,13 @@ REFUSED: dict[str, Callable[[], str | None]] = {
         sign(claims(), key=OTHER_KEY, x5u="https://attacker.example.com/cert.pem")
     ),
     "embedded jwk header": lambda: bearer(sign(claims(), key=OTHER_KEY, jwk=jwk(OTHER_KEY, "key-1"))),
+    "kid of a symmetric key in the JWKS": lambda: bearer(
+        jwt.encode(claims(), "shared-secret-0123456789abcdef0123", algorithm="HS256", headers={"kid": "hmac-1"})
+    ),
+    "kid of an EC key in the JWKS": lambda: bearer(
+        jwt.encode(claims(), EC_KEY, algorithm="ES256", headers={"kid": "ec-1"})
+    ),
+    "exp not a number": lambda: bearer(sign(claims(exp="tomorrow"))),
 }
 
 
@@ -188,10 +215,15 @@ def test_an_admin_is_allowed_with_the_exact_context(authorize: Callable[..., dic
     assert statement["Action"] == "execute-api:Invoke"
 
 
-def test_leeway_of_60_seconds_is_allowed(authorize: Callable[..., dict[str, Any]]) -> None:
-    token = sign(claims(exp=now() - 30, nbf=now() + 30, iat=now() + 30))
+def test_nbf_and_iat_have_60_seconds_of_leeway(authorize: Callable[..., dict[str, Any]]) -> None:
+    token = sign(claims(nbf=now() + 50, iat=now() + 50))
 
     assert authorize(f"Bearer {token}")["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+
+def test_an_expired_token_gets_no_leeway(authorize: Callable[..., dict[str, Any]]) -> None:
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(f"Bearer {sign(claims(exp=now() - 5))}")
 
 
 def test_optional_email_and_name_become_empty_strings(authorize: Callable[..., dict[str, Any]]) -> None:
@@ -299,9 +331,7 @@ def jwks_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[JwksServer]:
 
 def url_authorizer(monkeypatch: pytest.MonkeyPatch, url: str) -> Callable[[str], dict[str, Any]]:
     authorizer = load_function("authorizer")
-    settings = AuthorizerSettings(jwks_url=url, jwks_json="", issuer=ISSUER, audience=AUDIENCE)
-    monkeypatch.setattr(authorizer, "settings", settings)
-    monkeypatch.setattr(authorizer, "keys", SigningKeys(settings))
+    configure(monkeypatch, AuthorizerSettings(jwks_url=url, jwks_json="", issuer=ISSUER, audience=AUDIENCE))
 
     def call(authorization: str) -> dict[str, Any]:
         event = {"type": "TOKEN", "authorizationToken": authorization, "methodArn": METHOD_ARN}
@@ -351,9 +381,7 @@ def test_an_unreachable_jwks_url_refuses_everyone_and_says_why(
 
 def test_without_any_jwks_nobody_is_let_in(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     authorizer = load_function("authorizer")
-    settings = AuthorizerSettings(jwks_url="", jwks_json="", issuer=ISSUER, audience=AUDIENCE)
-    monkeypatch.setattr(authorizer, "settings", settings)
-    monkeypatch.setattr(authorizer, "keys", SigningKeys(settings))
+    configure(monkeypatch, AuthorizerSettings(jwks_url="", jwks_json="", issuer=ISSUER, audience=AUDIENCE))
 
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorizer.lambda_handler(
@@ -361,6 +389,23 @@ def test_without_any_jwks_nobody_is_let_in(monkeypatch: pytest.MonkeyPatch, capl
             LambdaContext(),
         )
     assert "neither JWKS_URL nor JWKS_JSON is set" in logged(caplog)
+
+
+@pytest.mark.parametrize("method_arn", ["", "not-an-arn", "arn:aws:execute-api:eu-west-1"])
+def test_a_malformed_method_arn_is_unauthorized(authorize: Callable[..., dict[str, Any]], method_arn: str) -> None:
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(f"Bearer {sign(claims())}", method_arn=method_arn)
+
+
+def test_configuration_follows_the_environment(
+    authorize: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = f"Bearer {sign(claims())}"
+    assert authorize(token)["principalId"] == "usr_ada"
+
+    monkeypatch.setenv("JWT_AUDIENCE", "another-api")
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(token)
 
 
 def test_settings_come_from_the_contract_variables() -> None:

@@ -379,7 +379,7 @@ def dynamodb_calls() -> Iterator[list[dict[str, Any]]]:
             {"operation": model.name, "ScannedCount": parsed.get("ScannedCount"), "Count": parsed.get("Count")}
         )
 
-    emitter = events_table._dynamodb.meta.events
+    emitter = events_table.dynamodb_client().meta.events
     emitter.register("after-call.dynamodb", record)
     yield calls
     emitter.unregister("after-call.dynamodb", record)
@@ -420,3 +420,25 @@ def test_each_page_is_one_query_reading_only_what_it_returns(
     served = sum(len(page.body["events"]) for page in pages)
     read = sum(call["ScannedCount"] for call in dynamodb_calls)
     assert read <= served + len(pages) - 1, "at most one look-ahead item per non-final page"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"until": "9999-12-31T23:59:59.9999Z"}, "until"),
+        ({"since": "9999-12-31T23:59:59.9999Z"}, "since"),
+        ({"since": "9999-12-31T23:30:00-01:00"}, "since"),
+        ({"until": "0001-01-01T00:30:00+01:00"}, "until"),
+    ],
+)
+def test_time_bounds_beyond_representable_times_are_400(get: Any, query: dict[str, str], field: str) -> None:
+    answer = get(query)
+
+    assert answer.status == 400, answer.body
+    assert [error["field"] for error in answer.body["errors"]] == [field]
+
+
+def test_the_last_representable_millisecond_is_a_valid_bound(get: Any) -> None:
+    (recorded,) = seed(event())
+
+    assert ids(get({"until": "9999-12-31T23:59:59.999Z"})) == [recorded["event_id"]]

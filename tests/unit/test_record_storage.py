@@ -11,8 +11,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from audit_log import events_table, recording
 from audit_log.errors import EventAlreadyExists
 from audit_log.models import EventIn
-from audit_log.settings import RecordSettings
-from tests.conftest import TEST_ENV, load_function, stored_events
+from tests.conftest import TEST_ENV, stored_events
 from tests.unit.test_record_validation import valid_event
 
 _deserialize = TypeDeserializer().deserialize
@@ -109,8 +108,7 @@ def test_no_ttl_attribute_when_retention_is_not_configured(post: Any, ddb: Any) 
 def test_ttl_is_set_from_recording_time_when_retention_is_configured(
     post: Any, ddb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    record_event = load_function("record_event")
-    monkeypatch.setattr(record_event, "settings", RecordSettings(RETENTION_DAYS=90))
+    monkeypatch.setenv("RETENTION_DAYS", "90")
 
     answer = post("/events", valid_event(occurred_at="2020-01-01T00:00:00Z"))
 

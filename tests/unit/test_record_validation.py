@@ -299,3 +299,30 @@ def test_error_messages_never_echo_the_rejected_value(post: Any) -> None:
 
     assert answer.status == 422
     assert secret not in json.dumps(answer.body)
+
+
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {"k": value}
+    return value
+
+
+def test_details_may_nest_32_levels_and_no_more(post: Any, ddb: Any) -> None:
+    assert post("/events", valid_event(details=nested(32))).status == 201
+    answer = post("/events", valid_event(details=nested(33)))
+
+    assert answer.status == 422
+    assert [error["field"] for error in answer.body["errors"]] == ["details"]
+    assert len(stored_events(ddb)) == 1
+
+
+def test_a_body_nested_deep_enough_to_exhaust_the_parser_is_400(post: Any, ddb: Any) -> None:
+    depth = 100_000
+    body = '{"org_id": "org_1", "details": ' + "[" * depth + "]" * depth + "}"
+
+    answer = post("/events", raw_body=body)
+
+    assert answer.status == 400
+    assert answer.body["errors"] == [{"field": "body", "message": "is nested too deeply"}]
+    assert stored_events(ddb) == []

@@ -22,7 +22,8 @@ carry no index keys, so no query ever sees them, and no `org#` partition holds t
 """
 
 from collections.abc import Sequence
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -30,7 +31,17 @@ from botocore.config import Config
 
 from audit_log.errors import EventAlreadyExists, KeysAlreadyUsed, WriteContention
 
-_dynamodb = boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+if TYPE_CHECKING:  # type stubs only; not shipped in the layer
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@cache
+def dynamodb_client() -> "DynamoDBClient":
+    """The one DynamoDB client, made on first use rather than at import, so importing a
+    function needs no AWS region or endpoint yet (tests, tools), then reused."""
+    return boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -74,12 +85,12 @@ def _from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
 def put_event(table_name: str, item: dict[str, Any]) -> None:
     """Write one new event; an item already at its key is never overwritten."""
     try:
-        _dynamodb.put_item(
+        dynamodb_client().put_item(
             TableName=table_name,
             Item=_to_dynamodb(item),
             ConditionExpression=_EVENT_IS_NEW,
         )
-    except _dynamodb.exceptions.ConditionalCheckFailedException as exc:
+    except dynamodb_client().exceptions.ConditionalCheckFailedException as exc:
         raise EventAlreadyExists(item["sk"]) from exc
 
 
@@ -114,8 +125,8 @@ def put_events_with_markers(
         for event in events
     ]
     try:
-        _dynamodb.transact_write_items(TransactItems=transact_items)  # type: ignore[arg-type]
-    except _dynamodb.exceptions.TransactionCanceledException as exc:
+        dynamodb_client().transact_write_items(TransactItems=transact_items)  # type: ignore[arg-type]
+    except dynamodb_client().exceptions.TransactionCanceledException as exc:
         reasons = exc.response.get("CancellationReasons", [])
         _raise_for_cancellation(reasons, markers, events)
         raise WriteContention(str(reasons)) from exc
@@ -196,7 +207,7 @@ def query_newest_first(
         page_request = {**request, "Limit": count - len(items)}
         if start:
             page_request["ExclusiveStartKey"] = start
-        response = _dynamodb.query(**page_request)
+        response = dynamodb_client().query(**page_request)
         items += [_from_dynamodb(item) for item in response["Items"]]
         start = response.get("LastEvaluatedKey")
         if not start:

@@ -29,6 +29,7 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 _LOCATIONS = {"body", "query", "header", "path"}
 _HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}
 _NOT_AN_OBJECT = "must be a JSON object"
+_TOO_DEEP = "is nested too deeply"
 
 
 def _reject_constant(name: str) -> float:
@@ -42,7 +43,10 @@ def json_object_loads(text: str | bytes | bytearray) -> dict[str, Any]:
     top-level value: Powertools would otherwise validate a list's first element as if it
     were the body.
     """
-    value = json.loads(text, parse_constant=_reject_constant)
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as exc:  # nesting deep enough to exhaust the parser's stack
+        raise json.JSONDecodeError(_TOO_DEEP, str(text), 0) from exc
     if not isinstance(value, dict):
         raise json.JSONDecodeError(_NOT_AN_OBJECT, str(text), 0)
     return value
@@ -86,7 +90,8 @@ def create_resolver(rejected_metric: str) -> APIGatewayRestResolver:
         )
         for item in details:
             if item["type"] == "json_invalid":
-                problem = _NOT_AN_OBJECT if item.get("ctx", {}).get("error") == _NOT_AN_OBJECT else "is not valid JSON"
+                reason = item.get("ctx", {}).get("error")
+                problem = reason if reason in (_NOT_AN_OBJECT, _TOO_DEEP) else "is not valid JSON"
                 return error_response(HTTPStatus.BAD_REQUEST, f"Request body {problem}", [("body", problem)])
         errors = [(field_path(item["loc"]), _message(item)) for item in details]
         if malformed:

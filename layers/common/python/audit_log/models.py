@@ -16,6 +16,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from audit_log.timestamps import parse_rfc3339, utc_now
 
 MAX_DETAILS_BYTES = 16 * 1024
+# DynamoDB's own limit for nested attributes; also keeps every stored event renderable.
+MAX_DETAILS_DEPTH = 32
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 MAX_BATCH_EVENTS = 25
 
@@ -77,7 +79,20 @@ def _check_occurred_at(value: str) -> str:
     return value
 
 
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value, iteratively (recursion is what deep input attacks)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def _check_details(value: dict[str, Any]) -> dict[str, Any]:
+    if _depth(value) > MAX_DETAILS_DEPTH:
+        raise ValueError(f"must not nest objects or lists more than {MAX_DETAILS_DEPTH} levels deep")
     if len(canonical_json(value).encode()) > MAX_DETAILS_BYTES:
         raise ValueError(f"must be at most {MAX_DETAILS_BYTES} bytes once serialised as JSON")
     return value

@@ -8,8 +8,9 @@ from typing import Any
 
 from audit_log import events_table
 from audit_log.cursors import decode_cursor, encode_cursor
+from audit_log.errors import InvalidParameter
 from audit_log.models import ActorOut, ContextOut, EventOut, LogPage, TargetOut
-from audit_log.timestamps import format_utc_ms
+from audit_log.timestamps import format_utc_ms, parse_rfc3339
 
 
 def ceil_to_ms(moment: datetime) -> str:
@@ -28,6 +29,23 @@ class Filters:
     actor_id: str | None = None
     since: str | None = None
     until: str | None = None
+
+    @classmethod
+    def from_query(
+        cls, event_type: str | None, actor_id: str | None, since: str | None, until: str | None
+    ) -> "Filters":
+        """Filters from already-validated query parameters; InvalidParameter for a time
+        range that cannot be served (since after until, beyond year 9999)."""
+        moments = {"since": parse_rfc3339(since) if since else None, "until": parse_rfc3339(until) if until else None}
+        bounds: dict[str, str | None] = {}
+        for field, moment in moments.items():
+            try:
+                bounds[field] = ceil_to_ms(moment) if moment else None
+            except OverflowError as exc:
+                raise InvalidParameter(field, "is beyond the last representable time") from exc
+        if moments["since"] and moments["until"] and moments["since"] > moments["until"]:
+            raise InvalidParameter("since", "must not be after until")
+        return cls(event_type=event_type, actor_id=actor_id, since=bounds["since"], until=bounds["until"])
 
     def digest(self) -> str:
         """What a cursor is bound to, so it cannot be replayed under other filters."""

@@ -1,11 +1,30 @@
-"""Environment of each function, read once into typed settings.
+"""Environment of each function, read into typed settings once.
 
-Functions build their settings at import time, so a missing or malformed variable fails
-the cold start loudly instead of the first request quietly.
+`current(Model)` parses on first use and then answers from a cache keyed by the values of
+the model's variables: in Lambda, where the environment never changes, that is one parse
+per container; a process whose environment does change (a test, a tool) gets settings
+that follow it. Nothing is read at import, so importing a function needs no environment.
 """
+
+import os
+from functools import cache
+from typing import TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_Settings = TypeVar("_Settings", bound=BaseSettings)
+
+
+def current(model: type[_Settings]) -> _Settings:
+    """`model` as the environment defines it now (a missing or malformed variable raises)."""
+    settings: _Settings = _parse(model, tuple(os.environ.get(name) for name in model.model_fields))
+    return settings
+
+
+@cache
+def _parse(model: type[_Settings], _values: tuple[str | None, ...]) -> _Settings:
+    return model()
 
 
 class RecordSettings(BaseSettings):

@@ -8,8 +8,10 @@ plain frozen dataclass for the same reason.
 import json
 import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -77,7 +79,7 @@ class SigningKeys:
             except (jwt.PyJWKSetError, json.JSONDecodeError) as exc:
                 self._problem = f"JWKS_JSON is not a usable JWKS: {exc}"
             else:
-                self._inline = {key.key_id: key for key in key_set.keys if key.key_id}
+                self._inline = {key.key_id: key for key in key_set.keys if key.key_id and key.key_type == "RSA"}
         elif settings.jwks_url:
             self._client = PyJWKClient(
                 settings.jwks_url,
@@ -99,11 +101,21 @@ class SigningKeys:
             return key
         assert self._client is not None
         try:
-            return self._client.get_signing_key(kid)
+            key = self._client.get_signing_key(kid)
         except jwt.PyJWKClientConnectionError as exc:
             raise KeysUnavailable(f"JWKS_URL could not be fetched: {exc}") from exc
         except jwt.PyJWKClientError as exc:
             raise TokenRejected("unknown kid") from exc
+        if key.key_type != "RSA":  # an EC or symmetric key in the set cannot verify RS256
+            raise TokenRejected("kid names a key that is not RSA")
+        return key
+
+
+@lru_cache(maxsize=4)
+def signing_keys(settings: AuthorizerSettings) -> SigningKeys:
+    """One SigningKeys per configuration: in Lambda, one per container, so the fetched
+    JWKS stays cached across invocations."""
+    return SigningKeys(settings)
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -136,8 +148,11 @@ def verify(token: str, keys: SigningKeys, settings: AuthorizerSettings) -> Ident
             leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "iss", "aud", "sub", "org_id", "org_role"]},
         )
-    except jwt.InvalidTokenError as exc:
+    except jwt.PyJWTError as exc:
         raise TokenRejected(type(exc).__name__) from exc
+    # The leeway is for clock skew at issue (nbf, iat); an expired token is expired.
+    if not isinstance(claims["exp"], int | float) or claims["exp"] <= time.time():
+        raise TokenRejected("ExpiredSignatureError")
     sub, org_id, role = claims["sub"], claims["org_id"], claims["org_role"]
     if not (isinstance(sub, str) and sub and isinstance(role, str) and isinstance(org_id, str)):
         raise TokenRejected("sub, org_id and org_role must be strings")
