@@ -5,7 +5,8 @@
    the organisation's partition and filters with a FilterExpression.
 2. Writes: DynamoDB item sizes of the sample events and the write units each request
    shape costs (computed from DynamoDB's published size and capacity rules).
-3. Authorizer cold start: a fresh process importing and initialising the authorizer, vs
+3. Authorizer cold start: a fresh process importing the authorizer and loading its keys
+   (JWKS_JSON with the development key), vs
    a fresh process that only creates a boto3 DynamoDB client; medians of interleaved runs.
 
 Everything runs in-process against moto (reads, writes) or in subprocesses (cold start);
@@ -44,6 +45,7 @@ from moto import mock_aws  # moto before any boto3 client
 from audit_log import events_table, recording
 from audit_log.models import EventIn
 from audit_log.querying import Filters, read_page
+from devtools.dev_tokens import jwks as dev_jwks
 from devtools.template import create_tables
 
 TABLE = os.environ["TABLE_NAME"]
@@ -194,14 +196,15 @@ def cold_start(runs: int = 15) -> None:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT / "layers/common/python"),
-        "JWKS_JSON": json.dumps({"keys": []}),
+        "JWKS_JSON": json.dumps(dev_jwks()),
         "JWT_ISSUER": "i",
         "JWT_AUDIENCE": "a",
     }
     authorizer = (
         "import time; t = time.perf_counter(); import importlib.util;"
         f"s = importlib.util.spec_from_file_location('app', {str(ROOT / 'functions/authorizer/app.py')!r});"
-        "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); print(time.perf_counter() - t)"
+        "m = importlib.util.module_from_spec(s); s.loader.exec_module(m);"
+        "m.signing_keys(m.AuthorizerSettings.from_environ()); print(time.perf_counter() - t)"
     )
     boto_client = (
         "import time; t = time.perf_counter(); import boto3; boto3.client('dynamodb');print(time.perf_counter() - t)"
