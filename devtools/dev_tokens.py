@@ -12,6 +12,7 @@ accepted by `make local` and by nothing deployed.
 import argparse
 import json
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ KEY_PATH = ROOT / ".local" / "dev-jwt" / "private.pem"
 KID = "audit-log-dev-1"
 
 
+@cache
 def template_default(parameter: str) -> str:
     value: str = load_template()["Parameters"][parameter]["Default"]
     return value

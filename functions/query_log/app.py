@@ -9,8 +9,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from audit_log.errors import NoOrganisation
 from audit_log.http import create_resolver, json_response, lambda_handler_for
-from audit_log.models import EventType, Identifier, LogPage, Rfc3339, is_org_id
+from audit_log.models import EventType, Identifier, LogPage, Rfc3339
 from audit_log.observability import logger, metrics, tracer
+from audit_log.org_ids import is_org_id
 from audit_log.querying import Filters, read_page
 from audit_log.settings import QuerySettings, current
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from audit_log.org_ids import ORG_ID_PATTERN
 from audit_log.timestamps import parse_rfc3339, utc_now
 
 MAX_DETAILS_BYTES = 16 * 1024
@@ -34,12 +35,7 @@ def _matching(pattern: str, description: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-_ORG_ID = r"[A-Za-z0-9_\-.:]{1,128}"
-OrgId = Annotated[str, _matching(_ORG_ID, "1-128 characters of A-Z a-z 0-9 _ - . :")]
-
-
-def is_org_id(value: object) -> bool:
-    return isinstance(value, str) and re.fullmatch(_ORG_ID, value) is not None
+OrgId = Annotated[str, _matching(ORG_ID_PATTERN, "1-128 characters of A-Z a-z 0-9 _ - . :")]
 
 
 EventType = Annotated[

@@ -3,22 +3,13 @@
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from audit_log import events_table
 from audit_log.cursors import decode_cursor, encode_cursor
 from audit_log.errors import InvalidParameter
 from audit_log.models import ActorOut, ContextOut, EventOut, LogPage, TargetOut
-from audit_log.timestamps import format_utc_ms, parse_rfc3339
-
-
-def ceil_to_ms(moment: datetime) -> str:
-    """Bound as stored sort keys are compared: events are kept at millisecond precision,
-    so a bound with a sub-millisecond part rounds up to the next stored value."""
-    if moment.microsecond % 1000:
-        moment += timedelta(microseconds=1000 - moment.microsecond % 1000)
-    return format_utc_ms(moment)
+from audit_log.timestamps import ceil_to_ms, parse_rfc3339
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Stored sort keys use the same fixed-width text, so string order is time order.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 # RFC 3339 date-time (section 5.6): a full date, `T`, a full time, and a mandatory offset.
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -37,3 +37,11 @@ def utc_now() -> datetime:
     """Current time, truncated to the millisecond precision everything is stored with."""
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+
+
+def ceil_to_ms(moment: datetime) -> str:
+    """Bound as stored sort keys are compared: events are kept at millisecond precision,
+    so a bound with a sub-millisecond part rounds up to the next stored value."""
+    if moment.microsecond % 1000:
+        moment += timedelta(microseconds=1000 - moment.microsecond % 1000)
+    return format_utc_ms(moment)

@@ -7,7 +7,6 @@ plain frozen dataclass for the same reason.
 
 import json
 import os
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from typing import Any
 import jwt
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 
+from audit_log.org_ids import is_org_id
+
 ALGORITHM = "RS256"  # pinned: the token's own `alg` header is never trusted
 LEEWAY_SECONDS = 60
 _JWKS_TIMEOUT_SECONDS = 3
@@ -24,7 +25,6 @@ _JWKS_CACHE_SECONDS = 300
 # An unknown kid refetches the JWKS at most this often: a rotated key is picked up within
 # seconds, and a stream of made-up kids cannot turn into a stream of fetches.
 JWKS_REFRESH_COOLDOWN_SECONDS = 10
-_ORG_ID = re.compile(r"[A-Za-z0-9_\-.:]{1,128}")
 
 
 class TokenRejected(Exception):
@@ -156,7 +156,7 @@ def verify(token: str, keys: SigningKeys, settings: AuthorizerSettings) -> Ident
     sub, org_id, role = claims["sub"], claims["org_id"], claims["org_role"]
     if not (isinstance(sub, str) and sub and isinstance(role, str) and isinstance(org_id, str)):
         raise TokenRejected("sub, org_id and org_role must be strings")
-    if not _ORG_ID.fullmatch(org_id):
+    if not is_org_id(org_id):
         raise TokenRejected("org_id is not an organisation id")
     return Identity(
         user_id=sub,
