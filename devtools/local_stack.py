@@ -311,7 +311,8 @@ def write_env_vars(path: Path, dynamodb_endpoint: str) -> None:
     development JWKS. Only variables the template declares can be set this way."""
     from devtools.dev_tokens import jwks, template_default
 
-    shared = {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint, "POWERTOOLS_TRACE_DISABLED": "1"}
+    # Credentials are not among them: sam hands every container its own (see sam_env).
+    shared = {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint}
     env_vars = {
         "RecordEventFunction": {**shared, "TABLE_NAME": TABLE_NAME, "RETENTION_DAYS": "0"},
         "QueryLogFunction": {**shared, "TABLE_NAME": TABLE_NAME, "CURSOR_SECRET": local_secret()},

@@ -80,7 +80,7 @@ def create_resolver(rejected_metric: str) -> APIGatewayRestResolver:
 
     def _invalid_request(error: RequestValidationError) -> Response[Any]:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=_events_in(app))
-        content_type = app.current_event.headers.get("content-type") or app.current_event.headers.get("Content-Type")
+        content_type = app.current_event.headers.get("content-type")  # case-insensitive lookup
         if content_type and not content_type.lower().startswith("application/json"):
             return _not_json()
         details = error.errors()
