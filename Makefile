@@ -3,16 +3,25 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: local engine test lint typecheck validate unit build token bench clean
+.PHONY: local engine test lint typecheck validate scan openapi unit build token bench clean
 
 # The venv is (re)built whenever a pinned requirement changes.
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
 	@test -x $(BIN)/python || { echo "Creating $(VENV)" >&2; python3.11 -m venv $(VENV) || python3 -m venv $(VENV); }
 	@echo "Installing pinned dependencies into $(VENV) (first run: about 2 minutes)" >&2
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt >&2
+	@touch $@
+
+# checkov pins boto3 exactly (as aws-sam-cli does, differently): it gets a venv of its own.
+$(SCAN_STAMP): requirements-scan.txt
+	@test -x $(SCAN_VENV)/bin/python || python3.11 -m venv $(SCAN_VENV) || python3 -m venv $(SCAN_VENV)
+	@echo "Installing checkov into $(SCAN_VENV) (first run: about 1.5 minutes)" >&2
+	@$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt >&2
 	@touch $@
 
 # The API on http://127.0.0.1:3000 through sam local, moto server as DynamoDB; Ctrl-C stops it.
@@ -24,7 +33,7 @@ local: $(STAMP)
 engine: $(STAMP)
 	@$(BIN)/python -m devtools.local_stack engine
 
-test: lint typecheck validate unit
+test: lint typecheck validate scan unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,7 +45,19 @@ typecheck: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/sam validate --lint
 
-unit: $(STAMP)
+# Infrastructure scanners: cfn-lint with its informational rules (I3011: stateful resources
+# say what happens on delete/replace), checkov with our own check CKV_AUDIT_1 (the table is
+# deletion-protected). Skipped checks are listed, with reasons, on their resources.
+scan: $(STAMP) $(SCAN_STAMP)
+	$(BIN)/cfn-lint --include-checks I -- template.yaml
+	$(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --external-checks-dir scanners/checkov \
+		--compact --quiet --skip-download
+
+# Rewrite openapi.json from the code (a unit test fails while it is stale).
+openapi: $(STAMP)
+	PYTHONPATH=layers/common/python:. $(BIN)/python -m devtools.openapi
+
+unit: $(STAMP) $(SCAN_STAMP)
 	$(BIN)/pytest
 
 build: $(STAMP)
@@ -52,4 +73,4 @@ token: $(STAMP)
 	@$(BIN)/python -m devtools.dev_tokens token --org "$(ORG)" --role "$(ROLE)" --user "$(USER)"
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

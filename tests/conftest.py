@@ -5,22 +5,22 @@ moto is imported before any boto3 client exists, so the clients the layer create
 at import time are served by whichever `mock_aws` is active.
 """
 
-import importlib.util
 import json
 import os
-import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 from mypy_boto3_dynamodb import DynamoDBClient
 
+from devtools.functions import load_function
 from devtools.template import TABLE_ENV_VARS, create_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,19 +41,6 @@ TEST_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "1",
 }
 os.environ.update(TEST_ENV)
-
-
-def load_function(name: str) -> ModuleType:
-    """Import functions/<name>/app.py under a unique module name (each is `app.py`)."""
-    module_name = f"{name}_app"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -142,10 +129,11 @@ class HttpAnswer:
 
 @pytest.fixture
 def post(ddb: DynamoDBClient, lambda_context: LambdaContext) -> Any:
-    """Call record_event's handler like API Gateway would: `post(path, body, ...)`."""
-    record_event = load_function("record_event")
+    """Call record_event's handler like API Gateway would: `post(path, body, ...)`;
+    `container=` picks another copy of the function (for concurrent callers)."""
 
-    def call(path: str, body: Any = None, **kwargs: Any) -> HttpAnswer:
+    def call(path: str, body: Any = None, container: str = "", **kwargs: Any) -> HttpAnswer:
+        record_event = load_function("record_event", container)
         response = record_event.lambda_handler(api_event("POST", path, body, **kwargs), lambda_context)
         return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]))
 
@@ -180,3 +168,26 @@ def get(ddb: DynamoDBClient, lambda_context: LambdaContext) -> Any:
         return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]))
 
     return call
+
+
+def one_call_at_a_time(monkeypatch: pytest.MonkeyPatch, handler: type) -> None:
+    """Make moto handle one DynamoDB request at a time (through `handler.__call__`: the
+    in-process stubber or moto server's WSGI app), as DynamoDB isolates each request.
+
+    moto applies a transaction by copying and restoring whole tables, so two threads inside
+    it at once can undo each other's writes, a race DynamoDB itself does not have. Races
+    between requests (two retries both finding a key free) stay.
+    """
+    lock = threading.Lock()
+    original = handler.__call__
+
+    def serialised(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(handler, "__call__", serialised)
+
+
+@pytest.fixture
+def one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    one_call_at_a_time(monkeypatch, BotocoreStubber)

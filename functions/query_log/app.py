@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from audit_log.errors import NoOrganisation
-from audit_log.http import create_resolver, json_response, lambda_handler_for
+from audit_log.errors import InvalidParameter, NoOrganisation
+from audit_log.http import create_resolver, documented_errors, json_response, lambda_handler_for, success
 from audit_log.models import EventType, Identifier, LogPage, Rfc3339
 from audit_log.observability import logger, metrics, tracer
 from audit_log.org_ids import is_org_id
@@ -26,7 +26,25 @@ def caller_org() -> str:
     return str(org_id)
 
 
-@app.get("/events")
+QUERY_PARAMETERS = frozenset({"event_type", "actor_id", "since", "until", "limit", "cursor"})
+
+
+def reject_unknown_parameters() -> None:
+    """A misspelt filter (`?event-type=`) must not quietly serve the unfiltered log, and no
+    parameter may pretend to choose the organisation (`?org_id=`): both are a 400."""
+    for name in sorted(set(app.current_event.query_string_parameters or {}) - QUERY_PARAMETERS):
+        raise InvalidParameter(name, "is not a known parameter")
+
+
+@app.get(
+    "/events",
+    summary="Read the caller's organisation's log, newest first",
+    description="For ORG Admins (Bearer token). Filters combine; `cursor` is the previous page's `next_cursor`, "
+    "valid only with the same filters.",
+    responses={200: success(LogPage, "One page of events"), **documented_errors(400, 401, 403, 503)},
+    security=[{"adminToken": []}],
+    tags=["query"],
+)
 @tracer.capture_method
 def list_events(
     event_type: Annotated[EventType | None, Query()] = None,
@@ -37,6 +55,7 @@ def list_events(
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
 ) -> Response[LogPage]:
     org_id = caller_org()
+    reject_unknown_parameters()
     filters = Filters.from_query(event_type, actor_id, since, until)
     settings = current(QuerySettings)
     page = read_page(

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.metrics import MetricUnit
 
-from audit_log.http import create_resolver, json_response, lambda_handler_for
+from audit_log.http import create_resolver, documented_errors, json_response, lambda_handler_for, success
 from audit_log.models import BatchIn, BatchOut, BatchRecorded, EventIn, IdempotencyKey, Recorded
 from audit_log.observability import logger, metrics, tracer
 from audit_log.recording import Outcome, record_events
@@ -34,7 +34,19 @@ def _record(requests: list[tuple[EventIn, str | None]]) -> list[Outcome]:
     return outcomes
 
 
-@app.post("/events")
+@app.post(
+    "/events",
+    summary="Record one event",
+    description="Called by platform backends, signed with SigV4. With an `Idempotency-Key` this organisation "
+    "already used in the last 24 hours, answers 200 with the original event and writes nothing.",
+    responses={
+        201: success(Recorded, "Recorded"),
+        200: success(Recorded, "A duplicate: the event first recorded under this Idempotency-Key"),
+        **documented_errors(400, 403, 422, 503),
+    },
+    security=[{"sigv4": []}],
+    tags=["record"],
+)
 @tracer.capture_method
 def record_one(
     event: EventIn,
@@ -44,7 +56,14 @@ def record_one(
     return json_response(HTTPStatus.OK if outcome.duplicate else HTTPStatus.CREATED, outcome.recorded)
 
 
-@app.post("/events/batch")
+@app.post(
+    "/events/batch",
+    summary="Record 1-25 events, all or nothing",
+    description="Each event may carry its own `idempotency_key`; answers in request order.",
+    responses={201: success(BatchOut, "Recorded (duplicates marked)"), **documented_errors(400, 403, 422, 503)},
+    security=[{"sigv4": []}],
+    tags=["record"],
+)
 @tracer.capture_method
 def record_batch(batch: BatchIn) -> Response[BatchOut]:
     outcomes = _record([(event, event.idempotency_key) for event in batch.events])

@@ -24,6 +24,7 @@ from devtools import local_stack
 @dataclass
 class LocalApi:
     base: str
+    dynamodb: str  # moto server's endpoint, as seen from this machine
     env_vars: Path
     image_args: list[str]
 
@@ -77,4 +78,4 @@ def local_api() -> Iterator[LocalApi]:
             pytest.fail(f"AUDIT_LOG_REQUIRE_E2E=1 but {reason}")
         pytest.skip(reason)
     with local_stack.running_stack(local_stack.free_port(), seed=False, start_docker=False) as stack:
-        yield LocalApi(stack["api"], stack["env_vars"], stack["image_args"])
+        yield LocalApi(stack["api"], stack["dynamodb"], stack["env_vars"], stack["image_args"])

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import string
 import subprocess
 import sys
 import threading
@@ -19,11 +20,14 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from audit_log import tokens
 from audit_log.tokens import AuthorizerSettings
-from tests.conftest import ROOT, LambdaContext, load_function
+from devtools.functions import load_function
+from tests.conftest import ROOT, LambdaContext
 
 ISSUER = "https://idp.example.com/"
 AUDIENCE = "audit-log"
@@ -435,3 +439,33 @@ def test_the_authorizer_imports_neither_boto3_nor_pydantic() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
 
     assert out.strip() == "[]"
+
+
+# --- Generated headers -------------------------------------------------------------
+
+TOKEN_CASES = 1000
+BASE64URL = string.ascii_letters + string.digits + "-_"
+
+
+def test_generated_authorization_headers_are_refused_cleanly(authorize: Callable[..., dict[str, Any]]) -> None:
+    """Whatever the header, the authorizer answers Unauthorized (API Gateway's 401); it
+    never fails another way (which API Gateway would turn into a 500)."""
+    tried: list[str | None] = []
+
+    @settings(max_examples=TOKEN_CASES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        header=st.none()
+        | st.text(max_size=200)
+        | st.builds(lambda token: f"Bearer {token}", st.text(max_size=200))
+        | st.builds(
+            lambda parts: "Bearer " + ".".join(parts),
+            st.lists(st.text(alphabet=BASE64URL + "=", max_size=60), min_size=3, max_size=3),
+        )
+    )
+    def check(header: str | None) -> None:
+        tried.append(header)
+        with pytest.raises(Exception, match=r"^Unauthorized$"):  # API Gateway's contract: this exact exception
+            authorize(header)
+
+    check()
+    assert len(tried) == TOKEN_CASES

@@ -197,19 +197,31 @@ def test_each_organisation_sees_only_its_own_log(get: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "named"),
     [
-        {"org_id": "org_b"},
-        {"orgId": "org_b"},
-        {"org": "org_b"},
-        {"actor_id": "usr_1", "org_id": "org_b"},
+        ({"org_id": "org_b"}, "org_id"),
+        ({"orgId": "org_b"}, "orgId"),
+        ({"org": "org_b"}, "org"),
+        ({"actor_id": "usr_1", "org_id": "org_b"}, "org_id"),
+        ({"event-type": "user.login"}, "event-type"),  # a misspelt filter
+        ({"eventType": "user.login", "x": "1"}, "eventType"),
     ],
 )
-def test_naming_another_organisation_in_the_request_changes_nothing(get: Any, query: dict[str, str]) -> None:
+def test_an_unknown_query_parameter_is_400_naming_it(get: Any, query: dict[str, str], named: str) -> None:
+    seed(event(org="org_a"))
+    seed(event(org="org_b", seconds=1))
+
+    answer = get(query)
+
+    assert answer.status == 400
+    assert answer.body["errors"] == [{"field": named, "message": "is not a known parameter"}]
+
+
+def test_naming_another_organisation_in_headers_changes_nothing(get: Any) -> None:
     a = seed(event(org="org_a"))
     seed(event(org="org_b", seconds=1))
 
-    answer = get(query, headers={"X-Org-Id": "org_b", "Org-Id": "org_b"})
+    answer = get(headers={"X-Org-Id": "org_b", "Org-Id": "org_b"})
 
     assert answer.status == 200
     assert ids(answer) == newest_first(a)

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from audit_log.models import EventIn
 from audit_log.recording import record_events
 from audit_log.timestamps import format_utc_ms
-from tests.conftest import TEST_ENV, LambdaContext, admin_context, api_event, fresh_tables, load_function
+from devtools.functions import load_function
+from tests.conftest import TEST_ENV, LambdaContext, admin_context, api_event, fresh_tables
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 ORGS = ["org_a", "org_b", "org_c"]

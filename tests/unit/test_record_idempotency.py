@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
 
 from audit_log import recording
 from tests.conftest import stored_events, stored_markers
@@ -100,35 +99,16 @@ def test_marker_expires_with_ttl_24_hours_after_recording(post: Any, ddb: Any) -
     assert int(marker["expires_at"]["N"]) == int((recorded + timedelta(hours=24)).timestamp())
 
 
-@pytest.fixture
-def one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make moto handle one DynamoDB request at a time, as DynamoDB isolates each request.
-
-    moto applies a transaction by copying and restoring whole tables, so two threads inside
-    it at once can undo each other's writes, a race DynamoDB itself does not have. The
-    race under test is between requests (two retries both finding the key free), which
-    this keeps.
-    """
-    lock = threading.Lock()
-    original = BotocoreStubber.__call__
-
-    def serialised(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", serialised)
-
-
 @pytest.mark.usefixtures("one_request_at_a_time")
 def test_concurrent_retries_of_one_key_store_one_event(post: Any, ddb: Any) -> None:
     answers: list[Any] = []
     start = threading.Barrier(8)
 
-    def retry() -> None:
+    def retry(container: int) -> None:
         start.wait()
-        answers.append(post("/events", valid_event(), headers=KEY))
+        answers.append(post("/events", valid_event(), headers=KEY, container=str(container)))
 
-    threads = [threading.Thread(target=retry) for _ in range(8)]
+    threads = [threading.Thread(target=retry, args=(number,)) for number in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -190,6 +190,11 @@ def test_batch_names_the_failing_event_by_index_and_writes_nothing(
         ('{"org_id": NaN}', "application/json"),
         (json.dumps(valid_event()), "text/plain"),
         (json.dumps(valid_event()), "application/x-www-form-urlencoded"),
+        (json.dumps(valid_event()), "multipart/form-data"),  # no boundary: unparseable as a form too
+        (
+            '--x\r\nContent-Disposition: form-data; name="org_id"\r\n\r\norg_1\r\n--x--',
+            "multipart/form-data; boundary=x",
+        ),
     ],
 )
 @pytest.mark.parametrize("path", ["/events", "/events/batch"])

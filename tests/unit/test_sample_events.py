@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from tests.conftest import ROOT, load_function, stored_events
+from devtools.functions import load_function
+from tests.conftest import ROOT, stored_events
 
 SAMPLES = sorted((ROOT / "events").glob("record_*.json"))
 QUERY_SAMPLES = sorted((ROOT / "events").glob("query_*.json"))

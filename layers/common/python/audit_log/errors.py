@@ -48,3 +48,11 @@ class InvalidCursor(InvalidParameter):
 
 class WriteContention(AuditLogError):
     """Concurrent writes kept cancelling ours; nothing was written and a retry is safe."""
+
+
+class StoreUnavailable(AuditLogError):
+    """DynamoDB stayed throttled, failing or unreachable through every retry.
+
+    A write either landed whole or not at all (one item or one transaction); a retry with
+    the same idempotency key records the event exactly once.
+    """

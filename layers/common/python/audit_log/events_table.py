@@ -21,25 +21,60 @@ holding the answer given for the original event and `expires_at` 24 hours after 
 carry no index keys, so no query ever sees them, and no `org#` partition holds them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from audit_log.errors import EventAlreadyExists, KeysAlreadyUsed, WriteContention
+from audit_log.errors import EventAlreadyExists, KeysAlreadyUsed, StoreUnavailable, WriteContention
 
 if TYPE_CHECKING:  # type stubs only; not shipped in the layer
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+# botocore's standard retry mode: throttling, 5xx and connection errors are retried with
+# exponential backoff and full jitter (a random wait of up to 1, 2, 4 s after throttling;
+# botocore scales it down for DynamoDB's 5xx), 4 attempts in all. A stuck connection is
+# abandoned after 5 s (DynamoDB answers in milliseconds; moto server's transactions take
+# seconds on a big local table). The worst case, every attempt timing out, stays inside
+# the functions' 25 s timeout, so the caller gets a 503 rather than a gateway timeout.
+MAX_ATTEMPTS = 4
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}, connect_timeout=2, read_timeout=5
+)
+# Errors that mean "DynamoDB could not do it now", besides any 5xx.
+_UNAVAILABLE_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
 
 
 @cache
 def dynamodb_client() -> "DynamoDBClient":
     """The one DynamoDB client, made on first use rather than at import, so importing a
     function needs no AWS region or endpoint yet (tests, tools), then reused."""
-    return boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+
+
+@contextmanager
+def _unavailable_after_retries() -> Iterator[None]:
+    """Turn what is left after botocore's retries (throttling, 5xx, no connection) into
+    StoreUnavailable; any other error is a bug or a condition and passes through."""
+    try:
+        yield
+    except (BotocoreConnectionError, HTTPClientError) as exc:
+        raise StoreUnavailable(type(exc).__name__) from exc
+    except ClientError as exc:
+        metadata = exc.response.get("ResponseMetadata", {})
+        code = exc.response.get("Error", {}).get("Code", "")
+        if metadata.get("HTTPStatusCode", 0) >= 500 or code in _UNAVAILABLE_CODES:
+            raise StoreUnavailable(code) from exc
+        raise
 
 
 _serializer = TypeSerializer()
@@ -82,15 +117,28 @@ def _from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
+def _is(stored: Any, item: dict[str, Any]) -> bool:
+    """Whether an item DynamoDB returned (wire format) is exactly `item`."""
+    return isinstance(stored, dict) and _from_dynamodb(stored) == item
+
+
 def put_event(table_name: str, item: dict[str, Any]) -> None:
-    """Write one new event; an item already at its key is never overwritten."""
+    """Write one new event; an item already at its key is never overwritten.
+
+    When botocore retried a put whose first answer was lost, the condition finds this very
+    item: that is our own write, done once, not a clash.
+    """
     try:
-        dynamodb_client().put_item(
-            TableName=table_name,
-            Item=_to_dynamodb(item),
-            ConditionExpression=_EVENT_IS_NEW,
-        )
+        with _unavailable_after_retries():
+            dynamodb_client().put_item(
+                TableName=table_name,
+                Item=_to_dynamodb(item),
+                ConditionExpression=_EVENT_IS_NEW,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
     except dynamodb_client().exceptions.ConditionalCheckFailedException as exc:
+        if _is(exc.response.get("Item"), item):
+            return
         raise EventAlreadyExists(item["sk"]) from exc
 
 
@@ -105,7 +153,8 @@ def put_events_with_markers(
     Raises KeysAlreadyUsed (with the stored markers, returned by the failed condition
     itself, so no read permission is needed) when a live marker exists, EventAlreadyExists
     if an event key is taken, WriteContention on a conflict with a concurrent transaction.
-    In each case nothing at all was written.
+    In each case nothing at all was written. A retry of a transaction that had landed
+    (botocore retries when an answer is lost) finds exactly its own items: that is success.
     """
     now_value = _serializer.serialize(now_epoch)
     transact_items: list[dict[str, Any]] = [
@@ -121,15 +170,34 @@ def put_events_with_markers(
         for marker in markers
     ]
     transact_items += [
-        {"Put": {"TableName": table_name, "Item": _to_dynamodb(event), "ConditionExpression": _EVENT_IS_NEW}}
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": _to_dynamodb(event),
+                "ConditionExpression": _EVENT_IS_NEW,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
         for event in events
     ]
     try:
-        dynamodb_client().transact_write_items(TransactItems=transact_items)  # type: ignore[arg-type]
+        with _unavailable_after_retries():
+            dynamodb_client().transact_write_items(TransactItems=transact_items)  # type: ignore[arg-type]
     except dynamodb_client().exceptions.TransactionCanceledException as exc:
         reasons = exc.response.get("CancellationReasons", [])
+        if _landed_before(reasons, [*markers, *events]):
+            return
         _raise_for_cancellation(reasons, markers, events)
         raise WriteContention(str(reasons)) from exc
+
+
+def _landed_before(reasons: Sequence[Any], items: Sequence[dict[str, Any]]) -> bool:
+    """Whether every failed condition found exactly our own item: the transaction had
+    already been applied (transactions are all or nothing, so one such item proves all)."""
+    failed = [(item, reason) for item, reason in zip(items, reasons, strict=False) if reason.get("Code") != "None"]
+    return bool(failed) and all(
+        reason.get("Code") == "ConditionalCheckFailed" and _is(reason.get("Item"), item) for item, reason in failed
+    )
 
 
 def _raise_for_cancellation(
@@ -207,7 +275,8 @@ def query_newest_first(
         page_request = {**request, "Limit": count - len(items)}
         if start:
             page_request["ExclusiveStartKey"] = start
-        response = dynamodb_client().query(**page_request)
+        with _unavailable_after_retries():
+            response = dynamodb_client().query(**page_request)
         items += [_from_dynamodb(item) for item in response["Items"]]
         start = response.get("LastEvaluatedKey")
         if not start:

@@ -16,12 +16,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from audit_log.errors import InvalidParameter, NoOrganisation, WriteContention
+from audit_log.errors import InvalidParameter, NoOrganisation, StoreUnavailable, WriteContention
+from audit_log.models import ErrorBody
 from audit_log.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -30,6 +32,36 @@ _LOCATIONS = {"body", "query", "header", "path"}
 _HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}
 _NOT_AN_OBJECT = "must be a JSON object"
 _TOO_DEEP = "is nested too deeply"
+
+
+# What each error status means, for the OpenAPI document (`responses=` of each route).
+_ERROR_MEANINGS = {
+    400: "The body is not a JSON object, or a header or query parameter is invalid",
+    422: "A well-formed body broke a field rule; nothing was written",
+    503: "DynamoDB stayed unavailable or contended through every retry: retry (a write landed whole or not at all)",
+}
+# API Gateway answers these itself, before any function runs: its own body, not ErrorBody.
+_GATEWAY_MEANINGS = {
+    401: "No token, or a token that is invalid or expired (answered by API Gateway)",
+    403: "The caller may not use this route (answered by API Gateway)",
+}
+_GATEWAY_BODY = {"type": "object", "properties": {"message": {"type": "string"}, "Message": {"type": "string"}}}
+
+
+def success(model: type[BaseModel], description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
+
+
+def documented_errors(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses for a route's error statuses, from the one place that makes them."""
+    responses: dict[int, OpenAPIResponse] = {}
+    for status in statuses:
+        if status in _GATEWAY_MEANINGS:
+            content = {content_types.APPLICATION_JSON: {"schema": _GATEWAY_BODY}}
+            responses[status] = {"description": _GATEWAY_MEANINGS[status], "content": content}  # type: ignore[typeddict-item]
+        else:
+            responses[status] = success(ErrorBody, _ERROR_MEANINGS[status])
+    return responses
 
 
 def _reject_constant(name: str) -> float:
@@ -81,7 +113,7 @@ def create_resolver(rejected_metric: str) -> APIGatewayRestResolver:
     def _invalid_request(error: RequestValidationError) -> Response[Any]:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=_events_in(app))
         content_type = app.current_event.headers.get("content-type")  # case-insensitive lookup
-        if content_type and not content_type.lower().startswith("application/json"):
+        if content_type and not _is_json(content_type):
             return _not_json()
         details = error.errors()
         malformed = any(
@@ -103,6 +135,15 @@ def create_resolver(rejected_metric: str) -> APIGatewayRestResolver:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
         return _not_json()
 
+    def _unparseable_form(error: ValueError) -> Response[Any]:
+        """Powertools parses form bodies itself and raises ValueError on a broken one (a
+        multipart Content-Type without its boundary): not JSON, so a 400. A ValueError
+        from a JSON request is a bug and stays one."""
+        if _is_json(app.current_event.headers.get("content-type")):
+            raise error
+        metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
+        return _not_json()
+
     def _invalid_parameter(error: InvalidParameter) -> Response[Any]:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
         return error_response(HTTPStatus.BAD_REQUEST, error.title, [(error.field, str(error))])
@@ -113,15 +154,22 @@ def create_resolver(rejected_metric: str) -> APIGatewayRestResolver:
 
     def _contention(error: WriteContention) -> Response[Any]:
         logger.warning("Write cancelled by concurrent writes", extra={"reason": str(error)})
-        return error_response(
-            HTTPStatus.SERVICE_UNAVAILABLE, "Concurrent writes to the same keys; nothing was written, retry"
+        return _unavailable("Concurrent writes to the same keys; nothing was written, retry")
+
+    def _store_unavailable(error: StoreUnavailable) -> Response[Any]:
+        logger.error("DynamoDB unavailable after every retry", extra={"reason": str(error)})
+        metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
+        return _unavailable(
+            "The event store is unavailable; retry (with the same Idempotency-Key, a write is recorded exactly once)"
         )
 
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
+    app.exception_handler(ValueError)(_unparseable_form)
     app.exception_handler(InvalidParameter)(_invalid_parameter)  # InvalidCursor included
     app.exception_handler(NoOrganisation)(_no_organisation)
     app.exception_handler(WriteContention)(_contention)
+    app.exception_handler(StoreUnavailable)(_store_unavailable)
     return app
 
 
@@ -137,6 +185,16 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> LambdaHandler:
         return app.resolve(event, context)
 
     return lambda_handler
+
+
+def _unavailable(message: str) -> Response[Any]:
+    response = error_response(HTTPStatus.SERVICE_UNAVAILABLE, message)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def _is_json(content_type: str | None) -> bool:
+    return content_type is None or content_type.lower().startswith("application/json")
 
 
 def _not_json() -> Response[Any]:

@@ -8,10 +8,22 @@ event always fits in a DynamoDB item with room to spare; the README lists them.
 import ipaddress
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from audit_log.org_ids import ORG_ID_PATTERN
 from audit_log.timestamps import parse_rfc3339, utc_now
@@ -23,30 +35,42 @@ MAX_FUTURE_SKEW = timedelta(minutes=5)
 MAX_BATCH_EVENTS = 25
 
 
-def _matching(pattern: str, description: str) -> AfterValidator:
-    """A pattern rule whose error says what is expected, not the regular expression."""
-    compiled = re.compile(pattern)
+@dataclass(frozen=True)
+class _Matching:
+    """A pattern rule whose error says what is expected, not the regular expression; the
+    pattern still appears in the JSON schema, so the OpenAPI document states it."""
 
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"must be {description}")
-        return value
+    pattern: str
+    description: str
 
-    return AfterValidator(check)
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        compiled = re.compile(self.pattern)
+
+        def check(value: str) -> str:
+            if not compiled.fullmatch(value):
+                raise ValueError(f"must be {self.description}")
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = f"^{self.pattern}$"
+        return json_schema
 
 
-OrgId = Annotated[str, _matching(ORG_ID_PATTERN, "1-128 characters of A-Z a-z 0-9 _ - . :")]
+OrgId = Annotated[str, _Matching(ORG_ID_PATTERN, "1-128 characters of A-Z a-z 0-9 _ - . :")]
 
 
 EventType = Annotated[
     str,
     StringConstraints(max_length=64),
-    _matching(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+", "resource.action in lower case, e.g. user.login"),
+    _Matching(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+", "resource.action in lower case, e.g. user.login"),
 ]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 DisplayName = Annotated[str, StringConstraints(max_length=256)]
 # Printable ASCII, as an HTTP header value can carry it.
-IdempotencyKey = Annotated[str, _matching(r"[\x20-\x7e]{1,128}", "1-128 printable ASCII characters")]
+IdempotencyKey = Annotated[str, _Matching(r"[\x20-\x7e]{1,128}", "1-128 printable ASCII characters")]
 
 
 def _check_email(value: str) -> str:
@@ -89,7 +113,11 @@ def _depth(value: Any) -> int:
 def _check_details(value: dict[str, Any]) -> dict[str, Any]:
     if _depth(value) > MAX_DETAILS_DEPTH:
         raise ValueError(f"must not nest objects or lists more than {MAX_DETAILS_DEPTH} levels deep")
-    if len(canonical_json(value).encode()) > MAX_DETAILS_BYTES:
+    try:
+        size = len(canonical_json(value).encode())
+    except UnicodeEncodeError as exc:  # a lone surrogate (`"\ud800"`) is valid JSON but not text
+        raise ValueError("must contain only valid Unicode text") from exc
+    if size > MAX_DETAILS_BYTES:
         raise ValueError(f"must be at most {MAX_DETAILS_BYTES} bytes once serialised as JSON")
     return value
 
@@ -99,15 +127,29 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def _null_means(default: Any) -> BeforeValidator:
-    """An explicit `null` for an optional collection means the same as leaving it out."""
-    return BeforeValidator(lambda value: default() if value is None else value)
+@dataclass(frozen=True)
+class _NullMeans:
+    """An explicit `null` for an optional collection means the same as leaving it out;
+    the JSON schema says `null` is accepted, so the OpenAPI document does too."""
+
+    default: Callable[[], Any]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(
+            lambda value: self.default() if value is None else value, handler(source)
+        )
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"anyOf": [handler(schema), {"type": "null"}]}
 
 
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_check_email)]
+Email = Annotated[
+    str, StringConstraints(max_length=320), AfterValidator(_check_email), Field(json_schema_extra={"format": "email"})
+]
 IpAddress = Annotated[str, AfterValidator(_check_ip)]
-OccurredAt = Annotated[str, AfterValidator(_check_occurred_at)]
-Rfc3339 = Annotated[str, AfterValidator(_check_rfc3339)]
+_DATE_TIME = Field(json_schema_extra={"format": "date-time"})
+OccurredAt = Annotated[str, AfterValidator(_check_occurred_at), _DATE_TIME]
+Rfc3339 = Annotated[str, AfterValidator(_check_rfc3339), _DATE_TIME]
 Details = Annotated[dict[str, Any], AfterValidator(_check_details)]
 
 
@@ -140,9 +182,9 @@ class EventIn(_Strict):
     event_type: EventType
     actor: Actor
     occurred_at: OccurredAt | None = None
-    targets: Annotated[list[Target], Field(max_length=10), _null_means(list)] = []
-    context: Annotated[RequestContext, _null_means(dict)] = RequestContext()
-    details: Annotated[Details, _null_means(dict)] = {}
+    targets: Annotated[list[Target], Field(max_length=10), _NullMeans(list)] = []
+    context: Annotated[RequestContext, _NullMeans(dict)] = RequestContext()
+    details: Annotated[Details, _NullMeans(dict)] = {}
 
 
 class BatchEventIn(EventIn):
@@ -205,3 +247,15 @@ class EventOut(BaseModel):
 class LogPage(BaseModel):
     events: list[EventOut]
     next_cursor: str | None
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the functions answer: a summary and the fields at fault, if any."""
+
+    message: str
+    errors: list[FieldError]
