@@ -1,0 +1,38 @@
+"""`make bench`: what the service costs and how fast it answers (issue 7).
+
+Importing this package fixes the environment every section shares before any of them
+imports the layer: Powertools reads its POWERTOOLS_* variables when the layer's logger,
+tracer and metrics are created at import, and a botocore client only sees moto if moto
+was imported before the client was made.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYER = ROOT / "layers" / "common" / "python"
+
+# `python bench/run.py` as well as `python -m bench.run`: the layer and the repository
+# root (devtools) must be importable either way.
+for _path in (str(ROOT), str(LAYER)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+# Dummy credentials and a fixed region: nothing here ever reaches AWS.
+BENCH_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "TABLE_NAME": "bench-events",
+    "CURSOR_SECRET": "bench-cursor-secret-0123456789abcdef",
+    "RETENTION_DAYS": "0",
+    "POWERTOOLS_SERVICE_NAME": "audit-log",
+    "POWERTOOLS_METRICS_NAMESPACE": "AuditLogBench",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+os.environ.update(BENCH_ENV)
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)  # in-process sections use moto, not a leftover endpoint
+os.environ.pop("AWS_PROFILE", None)
+
+import moto  # noqa: F401  (before any boto3 client exists; see the docstring)

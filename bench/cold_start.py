@@ -1,0 +1,294 @@
+"""Cold start: each function's import and init in a fresh process, against a baseline
+process that only imports boto3 and creates a DynamoDB client.
+
+A Lambda cold start pays the interpreter, then the handler module's import and whatever
+it sets up at module level. The interpreter is the same for every function, so each child
+process times only the part that is ours: importing `functions/<name>/app.py` the way the
+Lambda runtime does (by file, through devtools.functions.load_function) and creating what
+the first request would otherwise create — the DynamoDB client for record_event and
+query_log (made lazily by `events_table.dynamodb_client()`), the signing keys for the
+authorizer (`audit_log.tokens.signing_keys`, from JWKS_JSON). Every child runs the same
+prelude before its clock starts, so the baseline gets the same head start.
+
+Children import what a deployed function can import, not what the development venv
+holds: Python's site-packages are switched off (`-S`) and the path is the layer exactly
+as `sam build` built it, plus boto3 and the libraries the Lambda runtime ships beside it.
+The venv also has awscrt and pyOpenSSL (for aws-sam-cli), which botocore imports whenever
+they are installed; Lambda's runtime has neither, and counting them would add the same
+~100 ms to every process and flatter every ratio. Bytecode is cached in a scratch
+directory (warmed by the first, discarded round), as for the runtime's own boto3.
+
+Children also get the environment Lambda gives a function with `Tracing: Active`
+(LAMBDA_TASK_ROOT set, tracing not disabled): Powertools' Tracer then patches botocore at
+import, as in the deployed functions. The goals are judged on that. The two functions
+using the Tracer are also measured with tracing off, to show what instrumentation costs.
+
+The layer is built without bytecode (`--no-compile` in layers/common/Makefile) and
+Lambda's /opt is read-only, so a deployed function compiles every layer module it imports
+at each cold start. The functions are measured that way too (the layer's part dropped
+from the cache, nothing written: `-B`), beside the goal rows, which have it cached.
+
+The runs are interleaved (one process of each per round, the order rotating) so a burst
+of load on this shared machine hits all of them alike. Peak memory is each child's own
+`ru_maxrss`. Linux carries the resident size of a forked parent into its child's
+ru_maxrss across exec, so the children are started by a small launcher process rather
+than by this (large) one.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import ROOT
+from bench.package_size import BUILD_DIR
+from bench.progress import progress
+from devtools.dev_tokens import jwks as dev_jwks
+from devtools.template import load_template
+
+BASELINE = "baseline: boto3 + DynamoDB client"
+TRACING_OFF = " (tracing off)"
+NO_LAYER_BYTECODE = " (layer compiled at start)"
+
+# What the Lambda runtime ships beside its boto3 (and botocore needs): the children's
+# only third-party packages besides the layer.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
+# Run in every child before the clock starts: what the Lambda runtime itself has loaded.
+_PRELUDE = "import json, resource, time\nfrom devtools.functions import load_function\n"
+_REPORT = (
+    "elapsed = time.perf_counter() - started\n"
+    "print(json.dumps({'seconds': elapsed, 'max_rss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
+)
+_LAYER_CLIENT = "from audit_log import events_table\nevents_table.dynamodb_client()\n"
+_INITS = {
+    "authorizer": (
+        "load_function('authorizer')\n"
+        "from audit_log.tokens import AuthorizerSettings, signing_keys\n"
+        "signing_keys(AuthorizerSettings.from_environ())\n"
+    ),
+    "record_event": "load_function('record_event')\n" + _LAYER_CLIENT,
+    "query_log": "load_function('query_log')\n" + _LAYER_CLIENT,
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One kind of child process: which function (None: the baseline) and how it runs."""
+
+    function: str | None
+    tracing: bool = True
+    layer_bytecode: bool = True  # False: the layer's modules are compiled at every start
+
+    @property
+    def init(self) -> str:
+        return _INITS[self.function] if self.function else "import boto3\nboto3.client('dynamodb')\n"
+
+
+TARGETS = {
+    "authorizer": Target("authorizer"),
+    "record_event": Target("record_event"),
+    "query_log": Target("query_log"),
+    BASELINE: Target(None),
+    "record_event" + TRACING_OFF: Target("record_event", tracing=False),
+    "query_log" + TRACING_OFF: Target("query_log", tracing=False),
+    "authorizer" + NO_LAYER_BYTECODE: Target("authorizer", layer_bytecode=False),
+    "record_event" + NO_LAYER_BYTECODE: Target("record_event", layer_bytecode=False),
+    "query_log" + NO_LAYER_BYTECODE: Target("query_log", layer_bytecode=False),
+}
+RUNS = 12  # rounds measured (at least 10, issue 7), after one warm-up round
+# Goal: import-and-init time as a multiple of the baseline's (issue 7).
+GOALS = {"authorizer": 0.5, "record_event": 1.4, "query_log": 1.4}
+
+# Runs a round's children one after another and prints their outputs as one JSON list; it
+# imports nothing big, so the children's ru_maxrss is their own (see the module docstring).
+_LAUNCHER = """
+import json, subprocess, sys
+outputs = []
+for argv, env in json.load(sys.stdin):
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(done.stderr)
+    outputs.append(done.stdout.strip().splitlines()[-1])
+print(json.dumps(outputs))
+"""
+
+
+@dataclass(frozen=True)
+class ColdStartRow:
+    name: str
+    median_ms: float
+    min_ms: float
+    max_ms: float
+    median_peak_rss_mib: float
+    ratio: float  # median / the baseline's median
+    goal: float | None
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.goal is None else self.ratio <= self.goal
+
+
+@dataclass(frozen=True)
+class ColdStartResult:
+    runs: int
+    rows: list[ColdStartRow]
+    # target → [(top-level package, milliseconds of import self time)], biggest first
+    imports: dict[str, list[tuple[str, float]]]
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where the children import from and cache their bytecode (see the module docstring)."""
+
+    path: list[str]  # the built layer, the runtime's packages, the repository (devtools)
+    pycache: Path  # every module's bytecode, written by the warm-up round
+    pycache_without_layer: Path  # the same minus the layer's, made by `drop_layer_bytecode`
+
+    def argv(self, name: str, *flags: str) -> list[str]:
+        if TARGETS[name].layer_bytecode:
+            cache = ["-X", f"pycache_prefix={self.pycache}"]
+        else:  # read what is cached, write nothing: as on Lambda's read-only /opt
+            cache = ["-B", "-X", f"pycache_prefix={self.pycache_without_layer}"]
+        return [sys.executable, "-S", *cache, *flags, "-c", self.code(name)]
+
+    def code(self, name: str) -> str:
+        """The `python -c` program measuring one target's import and init."""
+        path = f"import sys\nsys.path[:0] = {self.path!r}\n"
+        return path + _PRELUDE + "started = time.perf_counter()\n" + TARGETS[name].init + _REPORT
+
+    def drop_layer_bytecode(self) -> None:
+        """Copy the warmed cache without the layer's part (the prefix mirrors source paths)."""
+        shutil.copytree(self.pycache, self.pycache_without_layer)
+        shutil.rmtree(self.pycache_without_layer / self.path[0].lstrip(os.sep), ignore_errors=True)
+
+
+def built_layer() -> Path:
+    """The layer's `python/` directory as `sam build` left it (bench.package_size ran it)."""
+    layers = [
+        str(logical_id)
+        for logical_id, definition in load_template()["Resources"].items()
+        if definition["Type"] == "AWS::Serverless::LayerVersion"
+    ]
+    path = BUILD_DIR / layers[0] / "python"
+    if not path.is_dir():
+        raise RuntimeError(f"no built layer at {path}: run `sam build` first")
+    return path
+
+
+def sandbox(scratch: Path) -> Sandbox:
+    """Link the runtime's packages from this venv into `scratch`, beside a pycache."""
+    runtime = scratch / "runtime"
+    runtime.mkdir()
+    for package in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        assert spec is not None and spec.origin is not None, f"{package} is not installed"
+        source = Path(spec.origin)
+        source = source.parent if source.name == "__init__.py" else source
+        (runtime / source.name).symlink_to(source, target_is_directory=source.is_dir())
+    return Sandbox(
+        path=[str(built_layer()), str(runtime), str(ROOT)],
+        pycache=scratch / "pycache",
+        pycache_without_layer=scratch / "pycache-without-layer",
+    )
+
+
+def child_env(name: str, jwks_json: str) -> dict[str, str]:
+    """A deployed function's environment (see the module docstring), with the development
+    JWKS inline for the authorizer, as `make local` configures it."""
+    target = TARGETS[name]
+    # PYTHONDONTWRITEBYTECODE would leave the scratch pycache empty: every child would
+    # compile every module it imports, which no warm Lambda runtime does for its boto3.
+    unwanted = {"POWERTOOLS_TRACE_DISABLED", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
+    env = {key: value for key, value in os.environ.items() if key not in unwanted}
+    env.update(
+        {
+            "LAMBDA_TASK_ROOT": str(ROOT / "functions" / (target.function or "")),
+            "AWS_LAMBDA_FUNCTION_NAME": f"bench-{target.function or 'baseline'}",
+            "JWKS_JSON": jwks_json,
+            "JWT_ISSUER": "audit-log-dev",
+            "JWT_AUDIENCE": "audit-log",
+        }
+    )
+    if not target.tracing:
+        env["POWERTOOLS_TRACE_DISABLED"] = "1"
+    return env
+
+
+def run_round(box: Sandbox, names: list[str], jwks_json: str) -> list[dict[str, Any]]:
+    """One child per name, in that order, through the launcher; their measurements."""
+    jobs = [(box.argv(name), child_env(name, jwks_json)) for name in names]
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER], input=json.dumps(jobs), cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return [json.loads(line) for line in json.loads(done.stdout)]
+
+
+def import_breakdown(box: Sandbox, name: str, jwks_json: str) -> list[tuple[str, float]]:
+    """Where one target's import time goes: Python's own `-X importtime` report of one
+    extra child, its self times summed by top-level package, biggest first. One run, and
+    the report itself slows imports, so the shares are what to read, not the totals."""
+    done = subprocess.run(
+        box.argv(name, "-X", "importtime"),
+        env=child_env(name, jwks_json),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    totals: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        self_us, _, module = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        if not self_us.isdigit():
+            continue  # the header line
+        package = module.split(".")[0]
+        totals[package] = totals.get(package, 0.0) + int(self_us) / 1000
+    return sorted(totals.items(), key=lambda entry: entry[1], reverse=True)
+
+
+def measure(runs: int = RUNS) -> ColdStartResult:
+    """Every target, `runs` interleaved rounds, in a scratch sandbox removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as scratch:
+        return measure_in(sandbox(Path(scratch)), runs)
+
+
+def measure_in(box: Sandbox, runs: int) -> ColdStartResult:
+    jwks_json = json.dumps(dev_jwks())
+    seconds: dict[str, list[float]] = {name: [] for name in TARGETS}
+    rss: dict[str, list[int]] = {name: [] for name in TARGETS}
+    names = list(TARGETS)
+    for round_number in range(runs + 1):
+        progress(f"cold start: round {round_number}/{runs}" + (" (warm-up, discarded)" if round_number == 0 else ""))
+        # Rotate who goes first, so no target always runs right after the same neighbour.
+        shift = round_number % len(names)
+        order = names[shift:] + names[:shift]
+        for name, sample in zip(order, run_round(box, order, jwks_json), strict=True):
+            if round_number > 0:
+                seconds[name].append(float(sample["seconds"]))
+                rss[name].append(int(sample["max_rss_kib"]))
+        if round_number == 0:
+            box.drop_layer_bytecode()
+    baseline = statistics.median(seconds[BASELINE])
+    rows = [
+        ColdStartRow(
+            name=name,
+            median_ms=statistics.median(values) * 1000,
+            min_ms=min(values) * 1000,
+            max_ms=max(values) * 1000,
+            median_peak_rss_mib=statistics.median(rss[name]) / 1024,
+            ratio=statistics.median(values) / baseline,
+            goal=GOALS.get(name),
+        )
+        for name, values in seconds.items()
+    ]
+    progress("cold start: import time by package (-X importtime)")
+    imports = {name: import_breakdown(box, name, jwks_json) for name in (*GOALS, BASELINE)}
+    return ColdStartResult(runs=runs, rows=rows, imports=imports)
