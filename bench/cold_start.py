@@ -3,12 +3,13 @@ process that only imports boto3 and creates a DynamoDB client.
 
 A Lambda cold start pays the interpreter, then the handler module's import and whatever
 it sets up at module level. The interpreter is the same for every function, so each child
-process times only the part that is ours: importing `functions/<name>/app.py` the way the
-Lambda runtime does (by file, through devtools.functions.load_function) and creating what
+process times only the part that is ours: importing the function's `app.py` as `sam build`
+built it, the way the Lambda runtime does (by file, the function's directory first on the
+path, with only what the runtime itself has loaded imported before), and creating what
 the first request would otherwise create — the DynamoDB client for record_event and
 query_log (made lazily by `events_table.dynamodb_client()`), the signing keys for the
 authorizer (`audit_log.tokens.signing_keys`, from JWKS_JSON). Every child runs the same
-prelude before its clock starts, so the baseline gets the same head start.
+small prelude before its clock starts, so the baseline gets the same head start.
 
 Children import what a deployed function can import, not what the development venv
 holds: Python's site-packages are switched off (`-S`) and the path is the layer exactly
@@ -23,10 +24,9 @@ Children also get the environment Lambda gives a function with `Tracing: Active`
 import, as in the deployed functions. The goals are judged on that. The two functions
 using the Tracer are also measured with tracing off, to show what instrumentation costs.
 
-The layer is built without bytecode (`--no-compile` in layers/common/Makefile) and
-Lambda's /opt is read-only, so a deployed function compiles every layer module it imports
-at each cold start. The functions are measured that way too (the layer's part dropped
-from the cache, nothing written: `-B`), beside the goal rows, which have it cached.
+The *layer without bytecode* rows import a copy of the built layer with its bytecode
+removed: what every cold start would pay if the layer shipped none (as it did before
+layers/common/Makefile compiled it), since nothing can be written to /opt.
 
 The runs are interleaved (one process of each per round, the order rotating) so a burst
 of load on this shared machine hits all of them alike. Peak memory is each child's own
@@ -35,6 +35,7 @@ ru_maxrss across exec, so the children are started by a small launcher process r
 than by this (large) one.
 """
 
+import compileall
 import importlib.util
 import json
 import os
@@ -55,13 +56,20 @@ from devtools.template import load_template
 
 BASELINE = "baseline: boto3 + DynamoDB client"
 TRACING_OFF = " (tracing off)"
-NO_LAYER_BYTECODE = " (layer compiled at start)"
+NO_LAYER_BYTECODE = " (layer without bytecode)"
 
 # What the Lambda runtime ships beside its boto3 (and botocore needs): the children's
 # only third-party packages besides the layer.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
-# Run in every child before the clock starts: what the Lambda runtime itself has loaded.
-_PRELUDE = "import json, resource, time\nfrom devtools.functions import load_function\n"
+# Run in every child before the clock starts: what the Lambda runtime itself has loaded
+# (its bootstrap imports json, time and importlib to load the handler) and a loader.
+_PRELUDE = """import importlib.util, json, resource, sys, time
+def load_function(name):
+    spec = importlib.util.spec_from_file_location("app", FUNCTIONS[name])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["app"] = module
+    spec.loader.exec_module(module)
+"""
 _REPORT = (
     "elapsed = time.perf_counter() - started\n"
     "print(json.dumps({'seconds': elapsed, 'max_rss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
@@ -84,7 +92,7 @@ class Target:
 
     function: str | None
     tracing: bool = True
-    layer_bytecode: bool = True  # False: the layer's modules are compiled at every start
+    layer_bytecode: bool = True  # False: a copy of the layer without its bytecode
 
     @property
     def init(self) -> str:
@@ -145,28 +153,22 @@ class ColdStartResult:
 
 @dataclass(frozen=True)
 class Sandbox:
-    """Where the children import from and cache their bytecode (see the module docstring)."""
+    """Where the children import from (see the module docstring)."""
 
-    path: list[str]  # the built layer, the runtime's packages, the repository (devtools)
-    pycache: Path  # every module's bytecode, written by the warm-up round
-    pycache_without_layer: Path  # the same minus the layer's, made by `drop_layer_bytecode`
+    layer: Path  # the built layer, with its bytecode
+    layer_without_bytecode: Path  # a copy of it without
+    runtime: Path  # the runtime's packages, linked from this venv
+    functions: dict[str, Path]  # each function's built app.py
 
     def argv(self, name: str, *flags: str) -> list[str]:
-        if TARGETS[name].layer_bytecode:
-            cache = ["-X", f"pycache_prefix={self.pycache}"]
-        else:  # read what is cached, write nothing: as on Lambda's read-only /opt
-            cache = ["-B", "-X", f"pycache_prefix={self.pycache_without_layer}"]
-        return [sys.executable, "-S", *cache, *flags, "-c", self.code(name)]
-
-    def code(self, name: str) -> str:
-        """The `python -c` program measuring one target's import and init."""
-        path = f"import sys\nsys.path[:0] = {self.path!r}\n"
-        return path + _PRELUDE + "started = time.perf_counter()\n" + TARGETS[name].init + _REPORT
-
-    def drop_layer_bytecode(self) -> None:
-        """Copy the warmed cache without the layer's part (the prefix mirrors source paths)."""
-        shutil.copytree(self.pycache, self.pycache_without_layer)
-        shutil.rmtree(self.pycache_without_layer / self.path[0].lstrip(os.sep), ignore_errors=True)
+        target = TARGETS[name]
+        layer = self.layer if target.layer_bytecode else self.layer_without_bytecode
+        task_root = [str(self.functions[target.function].parent)] if target.function else []
+        path = [*task_root, str(layer), str(self.runtime)]
+        functions = {function: str(app) for function, app in self.functions.items()}
+        code = f"import sys\nsys.path[:] = {path!r} + sys.path\nFUNCTIONS = {functions!r}\n" + _PRELUDE
+        code += "started = time.perf_counter()\n" + target.init + _REPORT
+        return [sys.executable, "-S", "-B", *flags, "-c", code]
 
 
 def built_layer() -> Path:
@@ -182,8 +184,22 @@ def built_layer() -> Path:
     return path
 
 
+def built_functions() -> dict[str, Path]:
+    """Each function's `app.py` as `sam build` left it, by name (functions/<name>/)."""
+    functions = {}
+    for logical_id, definition in load_template()["Resources"].items():
+        if definition["Type"] == "AWS::Serverless::Function":
+            name = Path(str(definition["Properties"]["CodeUri"])).name
+            functions[name] = BUILD_DIR / str(logical_id) / "app.py"
+    missing = [str(path) for path in functions.values() if not path.is_file()]
+    if missing:
+        raise RuntimeError(f"not built: {', '.join(missing)}; run `sam build` first")
+    return functions
+
+
 def sandbox(scratch: Path) -> Sandbox:
-    """Link the runtime's packages from this venv into `scratch`, beside a pycache."""
+    """Link the runtime's packages from this venv into `scratch`, beside a copy of the
+    built layer without its bytecode."""
     runtime = scratch / "runtime"
     runtime.mkdir()
     for package in RUNTIME_PACKAGES:
@@ -192,24 +208,25 @@ def sandbox(scratch: Path) -> Sandbox:
         source = Path(spec.origin)
         source = source.parent if source.name == "__init__.py" else source
         (runtime / source.name).symlink_to(source, target_is_directory=source.is_dir())
-    return Sandbox(
-        path=[str(built_layer()), str(runtime), str(ROOT)],
-        pycache=scratch / "pycache",
-        pycache_without_layer=scratch / "pycache-without-layer",
-    )
+        # The children write no bytecode: make sure the runtime's own is there, as on Lambda.
+        compileall.compile_dir(source, quiet=2) if source.is_dir() else compileall.compile_file(source, quiet=2)
+    layer = built_layer()
+    if not any(layer.glob(f"audit_log/__pycache__/*.{sys.implementation.cache_tag}.pyc")):
+        raise RuntimeError(f"the built layer at {layer} has no {sys.implementation.cache_tag} bytecode")
+    without = scratch / "layer-without-bytecode"
+    shutil.copytree(layer, without, ignore=shutil.ignore_patterns("__pycache__"))
+    return Sandbox(layer=layer, layer_without_bytecode=without, runtime=runtime, functions=built_functions())
 
 
 def child_env(name: str, jwks_json: str) -> dict[str, str]:
     """A deployed function's environment (see the module docstring), with the development
     JWKS inline for the authorizer, as `make local` configures it."""
     target = TARGETS[name]
-    # PYTHONDONTWRITEBYTECODE would leave the scratch pycache empty: every child would
-    # compile every module it imports, which no warm Lambda runtime does for its boto3.
-    unwanted = {"POWERTOOLS_TRACE_DISABLED", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
+    unwanted = {"POWERTOOLS_TRACE_DISABLED", "PYTHONPATH"}
     env = {key: value for key, value in os.environ.items() if key not in unwanted}
     env.update(
         {
-            "LAMBDA_TASK_ROOT": str(ROOT / "functions" / (target.function or "")),
+            "LAMBDA_TASK_ROOT": str(built_functions()[target.function].parent if target.function else ROOT),
             "AWS_LAMBDA_FUNCTION_NAME": f"bench-{target.function or 'baseline'}",
             "JWKS_JSON": jwks_json,
             "JWT_ISSUER": "audit-log-dev",
@@ -225,8 +242,10 @@ def run_round(box: Sandbox, names: list[str], jwks_json: str) -> list[dict[str, 
     """One child per name, in that order, through the launcher; their measurements."""
     jobs = [(box.argv(name), child_env(name, jwks_json)) for name in names]
     done = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER], input=json.dumps(jobs), cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", _LAUNCHER], input=json.dumps(jobs), cwd=ROOT, capture_output=True, text=True, check=False
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"a cold-start child failed: {done.stderr.strip()}")
     return [json.loads(line) for line in json.loads(done.stdout)]
 
 
@@ -274,8 +293,6 @@ def measure_in(box: Sandbox, runs: int) -> ColdStartResult:
             if round_number > 0:
                 seconds[name].append(float(sample["seconds"]))
                 rss[name].append(int(sample["max_rss_kib"]))
-        if round_number == 0:
-            box.drop_layer_bytecode()
     baseline = statistics.median(seconds[BASELINE])
     rows = [
         ColdStartRow(

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 ITERATIONS = 300
 WARM_UP = 30
-# A query page costs moto ~10x what a record does (it serialises 51 items each way), so
+# A query page costs moto ~25x what a record does (it lists and serialises the items), so
 # the query pair runs every QUERY_EVERY-th iteration: enough samples for a p99, and the
 # whole section stays near two minutes.
 QUERY_EVERY = 2
@@ -307,6 +307,25 @@ def operations(client: "DynamoDBClient") -> list[Operation]:
     ]
 
 
+def sent_operations(side: Side) -> set[str]:
+    """The DynamoDB operations one untimed call of `side` sends (not its preparation or
+    cleanup)."""
+    names: set[str] = set()
+
+    def note(**kwargs: Any) -> None:
+        names.add(kwargs["model"].name)
+
+    prepared = side.prepare()
+    emitter = events_table.dynamodb_client().meta.events
+    emitter.register("provide-client-params.dynamodb", note)
+    try:
+        answer = side.call(prepared)
+    finally:
+        emitter.unregister("provide-client-params.dynamodb", note)
+    side.cleanup(prepared, answer)
+    return names
+
+
 def measure(iterations: int = ITERATIONS, warm_up: int = WARM_UP) -> LatencyResult:
     rng = random.Random(5)
     with server_tables() as client:
@@ -315,6 +334,10 @@ def measure(iterations: int = ITERATIONS, warm_up: int = WARM_UP) -> LatencyResu
         timed = operations(client)
         try:
             with stdout_discarded():
+                for operation in timed:  # the bare side must be the call the handler really makes
+                    sent = sent_operations(operation.ours)
+                    bare = operation.bare_call.split()[0]
+                    assert sent == {bare}, f"{operation.name} sends {sent}, not {operation.bare_call}"
                 for iteration in range(warm_up + iterations):
                     if iteration % 50 == 0:
                         progress(f"latency: iteration {iteration}/{warm_up + iterations} (first {warm_up} warm-up)")

@@ -113,7 +113,11 @@ class ReadRow:
     def met(self) -> bool | None:
         if not self.has_goal:
             return None
-        return round(self.read_per_returned, 2) <= 1.0 and self.calls == self.pages
+        return self.scanned == self.returned and self.calls == self.pages
+
+    @property
+    def events_per_page(self) -> float:
+        return self.served / max(self.pages, 1)
 
 
 @dataclass(frozen=True)

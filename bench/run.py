@@ -15,6 +15,7 @@ so and must not be committed.
 
 import argparse
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,8 +26,14 @@ from bench.progress import progress
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for trying the bench out")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results.md and latency.png go")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where results.md and latency.png go (default: bench/; a temporary directory with --quick)",
+    )
     options = parser.parse_args()
+    if options.out is None:  # a quick run must not overwrite the committed results
+        options.out = Path(tempfile.mkdtemp(prefix="bench-quick-")) if options.quick else ROOT / "bench"
 
     started, clock = report.now(), time.perf_counter()
     package = package_size.measure()

@@ -122,7 +122,10 @@ def units_of(operation: str, params: dict[str, Any], units: Units) -> None:
     if operation == "PutItem":
         puts, rate = [params["Item"]], 1
     elif operation == "TransactWriteItems":
-        puts, rate = [entry["Put"]["Item"] for entry in params["TransactItems"] if "Put" in entry], 2
+        kinds = {kind for entry in params["TransactItems"] for kind in entry}
+        if kinds != {"Put"}:  # ConditionCheck, Update and Delete would need costing too
+            raise AssertionError(f"a transaction with {sorted(kinds)}: only Put entries are costed here")
+        puts, rate = [entry["Put"]["Item"] for entry in params["TransactItems"]], 2
     else:
         raise AssertionError(f"record_events made an unexpected {operation} call")
     for item in puts:
@@ -172,8 +175,17 @@ class WriteRow:
         return GOALS[self.with_key]
 
     @property
-    def met(self) -> bool:
+    def met(self) -> bool | None:
+        """None when an event was over 1 KiB: the goal is set for events up to that size."""
+        if self.max_item_bytes > 1024:
+            return None
         return self.units_per_event <= self.goal
+
+    @property
+    def per_event(self) -> tuple[float, float, float]:
+        """Write units per event: (the event's own write, its marker, its index entries)."""
+        units = self.units
+        return units.events / self.events, units.markers / self.events, units.indexes / self.events
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ def reject_unknown_parameters() -> None:
     "/events",
     summary="Read the caller's organisation's log, newest first",
     description="For ORG Admins (Bearer token). Filters combine; `cursor` is the previous page's `next_cursor`, "
-    "valid only with the same filters.",
+    "valid only with the same filters. Follow `next_cursor` until it is null: with both `event_type` and "
+    "`actor_id`, a page that read its limit of the actor's events without filling up is short (even empty).",
     responses={200: success(LogPage, "One page of events"), **documented_errors(400, 401, 403, 503)},
     security=[{"adminToken": []}],
     tags=["query"],

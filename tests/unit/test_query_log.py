@@ -397,22 +397,8 @@ def dynamodb_calls() -> Iterator[list[dict[str, Any]]]:
     emitter.unregister("after-call.dynamodb", record)
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        {},
-        {"event_type": "user.login"},
-        {"actor_id": "usr_1"},
-        {"event_type": "user.login", "actor_id": "usr_1"},
-        {"since": at(10), "until": at(30)},
-        {"event_type": "user.login", "since": at(10)},
-        {"actor_id": "usr_1", "until": at(30)},
-        {"event_type": "user.login", "actor_id": "usr_1", "since": at(5), "until": at(35)},
-    ],
-)
-def test_each_page_is_one_query_reading_only_what_it_returns(
-    get: Any, dynamodb_calls: list[dict[str, Any]], query: dict[str, str]
-) -> None:
+def seed_three_streams() -> None:
+    """usr_1's logins and invites, usr_2's logins, interleaved over 40 seconds."""
     seed(
         *(
             event(type_=type_, actor=actor, seconds=s)
@@ -421,6 +407,23 @@ def test_each_page_is_one_query_reading_only_what_it_returns(
             if (s + len(type_) + len(actor)) % 2 == 0
         )
     )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"event_type": "user.login"},
+        {"actor_id": "usr_1"},
+        {"since": at(10), "until": at(30)},
+        {"event_type": "user.login", "since": at(10)},
+        {"actor_id": "usr_1", "until": at(30)},
+    ],
+)
+def test_each_page_is_one_query_reading_only_what_it_returns(
+    get: Any, dynamodb_calls: list[dict[str, Any]], query: dict[str, str]
+) -> None:
+    seed_three_streams()
     dynamodb_calls.clear()
 
     pages = list(walk(get, {**query, "limit": "5"}))
@@ -432,6 +435,52 @@ def test_each_page_is_one_query_reading_only_what_it_returns(
     served = sum(len(page.body["events"]) for page in pages)
     read = sum(call["ScannedCount"] for call in dynamodb_calls)
     assert read <= served + len(pages) - 1, "at most one look-ahead item per non-final page"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"event_type": "user.login", "actor_id": "usr_1"},
+        {"event_type": "member.invited", "actor_id": "usr_1", "since": at(5), "until": at(35)},
+    ],
+)
+def test_type_and_actor_reads_only_that_actors_events(
+    get: Any, dynamodb_calls: list[dict[str, Any]], query: dict[str, str]
+) -> None:
+    seed_three_streams()
+    dynamodb_calls.clear()
+
+    pages = list(walk(get, {**query, "limit": "5"}))
+
+    read = sum(call["ScannedCount"] for call in dynamodb_calls)
+    served = sum(len(page.body["events"]) for page in pages)
+    actor_only = {key: value for key, value in query.items() if key != "event_type"}
+    actors_events = sum(len(page.body["events"]) for page in walk(get, actor_only))
+    assert 0 < served < actors_events
+    # The actor's events (never another actor's), plus what each non-final page read past
+    # its last event (at most a page's worth, sized from the share matched so far), which
+    # the next page reads again.
+    assert read <= actors_events + (len(pages) - 1) * (5 + 1), (read, actors_events, len(pages))
+
+
+def test_a_filtered_page_stops_at_its_read_budget_with_a_cursor(
+    get: Any, dynamodb_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An actor with many events and one login: no page reads more than the budget, and
+    walking the cursors still finds the login."""
+    monkeypatch.setattr(events_table, "FILTERED_READ_BUDGET", 8)
+    (login, *_) = seed(
+        event(type_="user.login", seconds=0), *(event(type_="member.invited", seconds=s) for s in range(1, 31))
+    )
+    dynamodb_calls.clear()
+
+    pages = list(walk(get, {"event_type": "user.login", "actor_id": "usr_1", "limit": "5"}))
+
+    assert [event_["event_id"] for page in pages for event_ in page.body["events"]] == [login["event_id"]]
+    assert len(pages) == 4, "31 items read 8 at a time"
+    assert all(page.body["events"] == [] and page.body["next_cursor"] for page in pages[:-1])
+    assert pages[-1].body["next_cursor"] is None
+    assert max(call["ScannedCount"] for call in dynamodb_calls) <= 8
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,8 @@ WRITES = {"PutItem", "TransactWriteItems"}
 class Faults:
     """What DynamoDB does with each write attempt, in order; later attempts succeed.
 
-    `("lost", status)` applies the write, then answers with an error instead.
+    `("lost", status)` applies the write, then answers with an error instead; `"ok"`
+    lets one write through.
     """
 
     plan: list[Any] = field(default_factory=list)
@@ -68,6 +69,8 @@ def faults(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
         if operation not in WRITES or not state.plan:
             return botocore_stubber(event_name=event_name, request=request, **kwargs)
         outcome = state.plan.pop(0)
+        if outcome == "ok":
+            return botocore_stubber(event_name=event_name, request=request, **kwargs)
         if outcome == "connection":
             raise EndpointConnectionError(endpoint_url=request.url)
         if outcome[0] == "lost":
@@ -97,6 +100,12 @@ def _events_sent(body: dict[str, Any]) -> int:
     return len(body["events"]) if "events" in body else 1
 
 
+def _writes(shape: str) -> int:
+    """DynamoDB writes per request: a keyed single event is its marker, then the event;
+    everything else is one PutItem or one transaction."""
+    return 2 if shape == "single with key" else 1
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("fault", [THROTTLED, SERVER_ERROR, UNAVAILABLE, "connection"], ids=str)
 def test_a_fault_that_clears_within_the_retries_records_once(
@@ -108,7 +117,7 @@ def test_a_fault_that_clears_within_the_retries_records_once(
     answer = post(path, body(), headers=headers)
 
     assert answer.status == 201
-    assert len(faults.attempts) == 3  # two refused, the third went through
+    assert len(faults.attempts) == 2 + _writes(shape)  # two refused, then each write went through
     assert len(faults.sleeps) == 2
     assert len(stored_events(ddb)) == _events_sent(body())
 
@@ -123,7 +132,7 @@ def test_a_write_whose_answer_was_lost_is_not_stored_twice_by_the_retry(
     answer = post(path, body(), headers=headers)
 
     assert answer.status == 201, answer.body
-    assert len(faults.attempts) == 2  # botocore retried, and the retry found our own write
+    assert len(faults.attempts) == 1 + _writes(shape)  # botocore retried, and the retry found our own write
     stored = stored_events(ddb)
     assert len(stored) == _events_sent(body())
     ids = [answer.body["event_id"]] if "event_id" in answer.body else [e["event_id"] for e in answer.body["events"]]
@@ -148,15 +157,45 @@ def test_when_retries_run_out_the_answer_is_503_and_nothing_is_written(
     assert stored_markers(ddb) == []
 
 
+@pytest.mark.parametrize(
+    "first_attempt",
+    [
+        [("lost", UNAVAILABLE)] * events_table.MAX_ATTEMPTS,  # the marker landed, every answer lost
+        ["ok", *[THROTTLED] * events_table.MAX_ATTEMPTS],  # the marker landed, the event's write never
+    ],
+    ids=["marker answer lost", "event write throttled"],
+)
+def test_a_keyed_event_whose_write_stopped_after_its_marker_is_finished_by_the_retry(
+    post: Any, ddb: Any, faults: Faults, first_attempt: list[Any]
+) -> None:
+    faults.fail_next(*first_attempt)
+    first = post("/events", valid_event(), headers=KEY)
+    assert first.status == 503
+    assert stored_events(ddb) == [], "no event is visible yet"
+    (marker,) = stored_markers(ddb)
+
+    faults.fail_next()  # DynamoDB is back; the platform backend retries the same request
+    retry = post("/events", valid_event(), headers=KEY)
+    again = post("/events", valid_event(), headers=KEY)
+
+    assert (retry.status, again.status) == (200, 200)
+    (stored,) = stored_events(ddb)
+    assert retry.body["event_id"] == again.body["event_id"] == stored["event_id"]["S"] == marker["event_id"]["S"]
+    assert retry.body["recorded_at"] == stored["recorded_at"]["S"]
+
+
 @pytest.mark.parametrize("shape", ["single with key", "batch with keys"])
 def test_a_client_retry_with_the_same_key_after_a_503_stores_the_event_exactly_once(
     post: Any, ddb: Any, faults: Faults, shape: str
 ) -> None:
     path, body, headers = SHAPES[shape]
-    # The first write lands, but every answer to it is lost: the caller sees a 503.
+    # Every write lands, but every answer is lost: the caller sees a 503.
     faults.fail_always(("lost", UNAVAILABLE))
     first = post(path, body(), headers=headers)
     assert first.status == 503
+    if shape == "single with key":  # the marker's write used every attempt; finish the event
+        faults.fail_next()
+        assert post(path, body(), headers=headers).status == 200
     stored = stored_events(ddb)
     assert len(stored) == _events_sent(body())
 

@@ -30,7 +30,6 @@ def test_item_has_the_keys_of_the_table_and_every_index(post: Any, ddb: Any) -> 
     assert item["sk"] == f"2026-11-25T09:15:02.120Z#{event_id}"
     assert item["type_pk"] == "org#org_7f3a#type#member.invited"
     assert item["actor_pk"] == "org#org_7f3a#actor#usr_1"
-    assert item["actor_type_pk"] == "org#org_7f3a#type#member.invited#actor#usr_1"
 
 
 def test_item_keeps_everything_the_client_sent(post: Any, ddb: Any) -> None:

@@ -5,24 +5,28 @@ Events table items:
 - `pk` = `org#<org_id>`; `sk` = `<occurred_at as 2026-11-26T09:15:02.120Z>#<event_id>`.
   Fixed-width UTC timestamps make string order time order, so a reverse Query is
   newest first, with ties broken by event id.
-- GSI keys, all sharing `sk` as their sort key:
+- GSI keys, both sharing `sk` as their sort key:
   `type_pk` = `org#<org_id>#type#<event_type>` (index `by_event_type`),
-  `actor_pk` = `org#<org_id>#actor#<actor_id>` (index `by_actor`),
-  `actor_type_pk` = `org#<org_id>#type#<event_type>#actor#<actor_id>`
-  (index `by_actor_event_type`). `org_id` and `event_type` cannot contain `#`, and the
-  actor id always comes last, so no two different events share a key by accident.
+  `actor_pk` = `org#<org_id>#actor#<actor_id>` (index `by_actor`). `org_id` cannot
+  contain `#` and the free-form part comes last, so no two keys collide by accident.
 - `details` is stored as compact JSON text: byte-for-byte what was accepted, with no
   float-to-Decimal conversion or nesting limits in the way.
 
-Reads are one Query on the table or one index (see `partition_for`), never a Scan.
+Reads are Queries on the table or one index (see `partition_for`), never a Scan. Two
+indexes, not one per filter combination: every index costs a write unit per event, and
+events are written far more often than the log is read (see the README's Write cost).
 
 Idempotency markers share the table: `pk` = `idem#<org_id>#<key>`, `sk` = `marker`,
 holding the answer given for the original event and `expires_at` 24 hours after it. They
-carry no index keys, so no query ever sees them, and no `org#` partition holds them.
+carry no index keys, so no query ever sees them, and no `org#` partition holds them. A
+marker written ahead of its event (`put_marker`) also holds the event item itself, as a
+map under `event`, so whoever finds the marker can finish the write.
 """
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -97,10 +101,6 @@ def actor_pk(org_id: str, actor_id: str) -> str:
     return f"org#{org_id}#actor#{actor_id}"
 
 
-def actor_type_pk(org_id: str, event_type: str, actor_id: str) -> str:
-    return f"org#{org_id}#type#{event_type}#actor#{actor_id}"
-
-
 def sort_key(occurred_at: str, event_id: str) -> str:
     return f"{occurred_at}#{event_id}"
 
@@ -120,6 +120,29 @@ def _from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
 def _is(stored: Any, item: dict[str, Any]) -> bool:
     """Whether an item DynamoDB returned (wire format) is exactly `item`."""
     return isinstance(stored, dict) and _from_dynamodb(stored) == item
+
+
+def put_marker(table_name: str, marker: dict[str, Any], now_epoch: int) -> None:
+    """Claim an idempotency key with a standard write: the marker is stored unless a live
+    one holds the key, in which case KeysAlreadyUsed carries the stored marker (returned by
+    the failed condition itself, so no read permission is needed). A botocore retry that
+    finds this very marker is our own write."""
+    try:
+        with _unavailable_after_retries():
+            dynamodb_client().put_item(
+                TableName=table_name,
+                Item=_to_dynamodb(marker),
+                ConditionExpression=_MARKER_IS_FREE,
+                ExpressionAttributeValues={":now": _serializer.serialize(now_epoch)},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+    except dynamodb_client().exceptions.ConditionalCheckFailedException as exc:
+        stored = exc.response.get("Item")
+        if _is(stored, marker):
+            return
+        if not isinstance(stored, dict):
+            raise
+        raise KeysAlreadyUsed({marker["pk"]: _from_dynamodb(stored)}) from exc
 
 
 def put_event(table_name: str, item: dict[str, Any]) -> None:
@@ -217,37 +240,63 @@ def _raise_for_cancellation(
             raise EventAlreadyExists(event["sk"])
 
 
-def partition_for(org_id: str, event_type: str | None, actor_id: str | None) -> tuple[str | None, str, str]:
-    """(index name or None for the table, partition key attribute, its value) serving a
-    filter set with one Query that reads only matching items."""
-    if event_type is not None and actor_id is not None:
-        return "by_actor_event_type", "actor_type_pk", actor_type_pk(org_id, event_type, actor_id)
-    if event_type is not None:
-        return "by_event_type", "type_pk", type_pk(org_id, event_type)
+# How many items one page may read when a filter discards some: a page of an actor's rare
+# event type stops there (with a cursor) rather than reading a huge actor's whole history
+# in one request. 2,000 items of ~1 KB are about 500 read units (eventually consistent).
+FILTERED_READ_BUDGET = 2_000
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Where a filter set is served from: the table or one index, one partition key of it,
+    and the event type when no key holds it (then it is a FilterExpression)."""
+
+    index_name: str | None
+    key_attribute: str
+    key_value: str
+    event_type: str | None = None
+
+
+def partition_for(org_id: str, event_type: str | None, actor_id: str | None) -> Partition:
+    """The partition serving a filter set: every single filter is a key, so it reads only
+    matching items; type + actor reads the actor's partition and filters by type (an
+    actor is usually the narrower of the two: one user's events, not every user's logins)."""
     if actor_id is not None:
-        return "by_actor", "actor_pk", actor_pk(org_id, actor_id)
-    return None, "pk", org_pk(org_id)
+        return Partition("by_actor", "actor_pk", actor_pk(org_id, actor_id), event_type)
+    if event_type is not None:
+        return Partition("by_event_type", "type_pk", type_pk(org_id, event_type))
+    return Partition(None, "pk", org_pk(org_id))
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    items: list[dict[str, Any]]
+    # Set when the read budget ran out first: the sort key of the last item read, where
+    # the next page resumes (every item up to it has been looked at).
+    resume_after: str | None = None
 
 
 def query_newest_first(
     table_name: str,
     org_id: str,
-    partition: tuple[str | None, str, str],
+    partition: Partition,
     *,
     since: str | None,
     until: str | None,
     after_sort_key: str | None,
     count: int,
-) -> list[dict[str, Any]]:
+) -> QueryResult:
     """Up to `count` items of one partition, newest first, with `since <= sk < until`
     and strictly older than `after_sort_key` (the last item of the previous page).
 
-    Every item DynamoDB reads is returned: the range is a key condition, never a filter.
-    A second call happens only when DynamoDB stops at its 1 MB page size first.
+    The range is a key condition, so without an event-type filter every item DynamoDB
+    reads is returned, and a second call happens only when DynamoDB stops at its 1 MB
+    page size first. With the filter, each further call asks for as many items as the
+    share matched so far says it needs, within FILTERED_READ_BUDGET.
     """
-    index_name, key_attribute, key_value = partition
     conditions = ["#p = :p"]
-    values: dict[str, Any] = {":p": {"S": key_value}}
+    names = {"#p": partition.key_attribute}
+    values: dict[str, Any] = {":p": {"S": partition.key_value}}
     if since is not None and until is not None:
         conditions.append("#s BETWEEN :since AND :until")  # `since#…` ≥ since; `until#…` > until
     elif since is not None:
@@ -258,27 +307,42 @@ def query_newest_first(
         values[":since"] = {"S": since}
     if until is not None:
         values[":until"] = {"S": until}
+    if len(conditions) > 1:
+        names["#s"] = "sk"
     request: dict[str, Any] = {
         "TableName": table_name,
         "KeyConditionExpression": " AND ".join(conditions),
-        "ExpressionAttributeNames": {"#p": key_attribute, **({"#s": "sk"} if len(conditions) > 1 else {})},
-        "ExpressionAttributeValues": values,
         "ScanIndexForward": False,
     }
-    if index_name is not None:
-        request["IndexName"] = index_name
+    if partition.event_type is not None:
+        request["FilterExpression"] = "#t = :t"
+        names["#t"] = "event_type"
+        values[":t"] = {"S": partition.event_type}
+    request |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+    if partition.index_name is not None:
+        request["IndexName"] = partition.index_name
     start: dict[str, Any] | None = None
     if after_sort_key is not None:
-        start = {"pk": {"S": org_pk(org_id)}, "sk": {"S": after_sort_key}, key_attribute: {"S": key_value}}
+        start = {
+            "pk": {"S": org_pk(org_id)},
+            "sk": {"S": after_sort_key},
+            partition.key_attribute: {"S": partition.key_value},
+        }
     items: list[dict[str, Any]] = []
-    while len(items) < count:
-        page_request = {**request, "Limit": count - len(items)}
+    read = 0
+    while True:
+        wanted = count - len(items)
+        if read:  # scale by the share of items the filter kept so far (1 without a filter)
+            wanted = min(math.ceil(wanted * read / max(len(items), 1)), FILTERED_READ_BUDGET - read)
+        page_request = {**request, "Limit": wanted}
         if start:
             page_request["ExclusiveStartKey"] = start
         with _unavailable_after_retries():
             response = dynamodb_client().query(**page_request)
         items += [_from_dynamodb(item) for item in response["Items"]]
+        read += response["ScannedCount"]
         start = response.get("LastEvaluatedKey")
-        if not start:
-            break
-    return items
+        if not start or len(items) >= count:
+            return QueryResult(items[:count])
+        if read >= FILTERED_READ_BUDGET:
+            return QueryResult(items, resume_after=start["sk"]["S"])

@@ -66,11 +66,12 @@ def read_page(
     """One page of `org_id`'s matching events, newest first (ties: event id descending).
 
     One item more than `limit` is asked for, so the last page says it is the last
-    (`next_cursor` null) instead of leaving the caller an empty page to fetch.
+    (`next_cursor` null) instead of leaving the caller an empty page to fetch. A filtered
+    page (type + actor) that used up its read budget is shorter, with a cursor.
     """
     digest = filters.digest()
     after = decode_cursor(cursor_secret, org_id, digest, cursor) if cursor is not None else None
-    items = events_table.query_newest_first(
+    result = events_table.query_newest_first(
         table_name,
         org_id,
         events_table.partition_for(org_id, filters.event_type, filters.actor_id),
@@ -79,6 +80,7 @@ def read_page(
         after_sort_key=after,
         count=limit + 1,
     )
-    page = items[:limit]
-    next_cursor = encode_cursor(cursor_secret, org_id, digest, page[-1]["sk"]) if len(items) > limit else None
+    page = result.items[:limit]
+    resume_after = page[-1]["sk"] if len(result.items) > limit else result.resume_after
+    next_cursor = encode_cursor(cursor_secret, org_id, digest, resume_after) if resume_after else None
     return LogPage(events=[event_out(item) for item in page], next_cursor=next_cursor)

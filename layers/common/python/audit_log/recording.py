@@ -1,8 +1,13 @@
 """Recording events: ids, timestamps, retention and idempotency, on top of events_table.
 
-One path serves both endpoints: a single event is a batch of one. Events that carry an
-idempotency key are written in one transaction with their markers, so a key can never
-point at an event that was not stored, and concurrent retries of one key store one event.
+One path serves both endpoints: a single event is a batch of one.
+
+A lone event with an idempotency key is written in two standard writes, marker first: the
+marker holds a copy of the event, so if the event's own write never happens (throttling,
+a crash; the caller got a 503), the next request with that key finds the marker and
+writes the event from it before answering with it. The key can only ever answer with an
+event that is stored, at 1 write unit for the marker instead of the 2 + 2 of a
+transaction. A batch is one transaction (events and markers): all or nothing.
 """
 
 import hashlib
@@ -54,7 +59,6 @@ def event_item(
         "sk": events_table.sort_key(occurred_at, event_id),
         "type_pk": events_table.type_pk(org, event.event_type),
         "actor_pk": events_table.actor_pk(org, actor.id),
-        "actor_type_pk": events_table.actor_type_pk(org, event.event_type, actor.id),
         "event_id": event_id,
         "org_id": org,
         "event_type": event.event_type,
@@ -115,7 +119,7 @@ def record_events(
             _write(pending, table_name, int(now.timestamp()))
             break
         except KeysAlreadyUsed as used:
-            pending = _settle_duplicates(pending, used.markers, requests, outcomes)
+            pending = _settle_duplicates(pending, used.markers, requests, outcomes, table_name)
         except WriteContention:
             if attempt == _CONTENTION_ATTEMPTS - 1:
                 raise
@@ -133,8 +137,11 @@ def record_events(
 def _write(pending: Sequence[_Pending], table_name: str, now_epoch: int) -> None:
     if not pending:
         return
-    if len(pending) == 1 and pending[0].marker is None:
-        events_table.put_event(table_name, pending[0].item)  # 1 write unit instead of 2
+    if len(pending) == 1:  # standard writes: 1 unit per KB instead of a transaction's 2
+        (entry,) = pending
+        if entry.marker is not None:
+            events_table.put_marker(table_name, {**entry.marker, "event": entry.item}, now_epoch)
+        events_table.put_event(table_name, entry.item)
         return
     events_table.put_events_with_markers(
         table_name,
@@ -149,14 +156,21 @@ def _settle_duplicates(
     used: dict[str, dict[str, Any]],
     requests: Sequence[tuple[EventIn, str | None]],
     outcomes: dict[int, Outcome],
+    table_name: str,
 ) -> list[_Pending]:
-    """Answer events whose key is taken with the original; return the rest to write."""
+    """Answer events whose key is taken with the original; return the rest to write.
+
+    A marker written ahead of its event carries the event: it is written now unless it
+    is already stored (the conditional put finds it), so the answer names a stored event.
+    """
     still_pending = []
     for entry in pending:
         stored = used.get(entry.marker["pk"]) if entry.marker else None
         if stored is None:
             still_pending.append(entry)
             continue
+        if "event" in stored:
+            events_table.put_event(table_name, stored["event"])
         original = Recorded.model_validate(stored, from_attributes=False, strict=False)
         outcomes[entry.index] = Outcome(original, duplicate=True)
         if stored.get("digest") != payload_digest(requests[entry.index][0]):
