@@ -8,7 +8,7 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: local engine test lint typecheck validate scan openapi unit build token bench clean
+.PHONY: local engine browser test lint typecheck validate scan openapi unit build token bench clean
 
 # The venv is (re)built whenever a pinned requirement changes.
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
@@ -24,7 +24,8 @@ $(SCAN_STAMP): requirements-scan.txt
 	@$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt >&2
 	@touch $@
 
-# The API on http://127.0.0.1:3000 through sam local, moto server as DynamoDB; Ctrl-C stops it.
+# The API on http://127.0.0.1:3000 through sam local, moto server as DynamoDB, and the admin
+# page on http://127.0.0.1:8080/settings/audit-log; Ctrl-C stops it.
 local: $(STAMP)
 	@PYTHONPATH=layers/common/python:. $(BIN)/python -m devtools.local_stack up
 
@@ -32,6 +33,11 @@ local: $(STAMP)
 # left running: what the e2e tier needs. .ci/run calls it before `make test`.
 engine: $(STAMP)
 	@$(BIN)/python -m devtools.local_stack engine
+
+# Debian's chromium (as root on Debian; otherwise it says what to install): what the
+# admin page's browser tests drive. .ci/run calls it before `make test`.
+browser: $(STAMP)
+	@$(BIN)/python -m devtools.local_stack browser
 
 test: lint typecheck validate scan unit
 

@@ -139,6 +139,22 @@ def install_engine() -> None:
     quiet(["apt-get", "install", "-y", "-qq", "docker.io"], env=env)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def install_browser() -> None:
+    """Debian's chromium for the admin page's browser tests (Playwright drives it; no
+    `playwright install` download); about a minute."""
+    if CHROMIUM.exists():
+        return
+    if not can_install_engine():
+        raise StackError(f"no {CHROMIUM}: install Debian's chromium package (apt-get install chromium)")
+    say("installing Debian's chromium for the browser tests (about 1 minute)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    quiet(["apt-get", "update", "-qq"], env=env)
+    quiet(["apt-get", "install", "-y", "-qq", "chromium"], env=env)
+
+
 def start_engine(detached: bool = False) -> subprocess.Popen[Any] | None:
     """Make a Docker engine reachable; returns the dockerd this started, if any.
 
@@ -341,7 +357,7 @@ def sam_build() -> None:
         raise StackError(f"sam build failed:\n{built.stdout}{built.stderr}")
 
 
-def start_api(port: int, env_vars: Path, image_args: list[str]) -> subprocess.Popen[Any]:
+def start_api(port: int, env_vars: Path, image_args: list[str], admin_origin: str) -> subprocess.Popen[Any]:
     say(f"sam local start-api on 127.0.0.1:{port} (first start builds the function image: about a minute)")
     api = spawn(
         [
@@ -356,6 +372,9 @@ def start_api(port: int, env_vars: Path, image_args: list[str]) -> subprocess.Po
             str(port),
             "--env-vars",
             str(env_vars),
+            # The admin page's origin: the Api's CORS headers and query_log's ADMIN_ORIGIN.
+            "--parameter-overrides",
+            f"AdminOrigin={admin_origin}",
             "--warm-containers",
             "EAGER",
             *image_args,
@@ -371,8 +390,16 @@ def start_api(port: int, env_vars: Path, image_args: list[str]) -> subprocess.Po
 
 
 @contextmanager
-def running_stack(api_port: int, *, seed: bool, start_docker: bool) -> Iterator[dict[str, Any]]:
-    """Everything the API needs, stopped again (in reverse order) on exit."""
+def running_stack(
+    api_port: int, *, seed: bool, start_docker: bool, admin_page_port: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Everything the API needs, stopped again (in reverse order) on exit; with
+    `admin_page_port`, the admin page too (devtools.admin_ui), its origin the one the API's
+    CORS headers name."""
+    from devtools import admin_ui
+
+    page_port = admin_page_port or free_port()
+    admin_origin = f"http://127.0.0.1:{page_port}"
     with ExitStack() as stack:
         dockerd = start_engine() if start_docker else None
         if dockerd is not None:
@@ -391,10 +418,12 @@ def running_stack(api_port: int, *, seed: bool, start_docker: bool) -> Iterator[
         write_env_vars(env_vars, container_endpoint)
         before = function_containers()
         stack.callback(lambda: remove_containers(function_containers() - before))
-        api = start_api(api_port, env_vars, image_args)
+        api = start_api(api_port, env_vars, image_args, admin_origin)
         stack.callback(stop, api, "sam local start-api")
+        ui = stack.enter_context(admin_ui.serving(f"http://127.0.0.1:{api_port}", page_port, free_port()))
         yield {
             "api": f"http://127.0.0.1:{api_port}",
+            "admin_ui": ui,
             "dynamodb": f"http://127.0.0.1:{moto_port}",
             "container_dynamodb": container_endpoint,
             "env_vars": env_vars,
@@ -402,7 +431,7 @@ def running_stack(api_port: int, *, seed: bool, start_docker: bool) -> Iterator[
         }
 
 
-def print_welcome(api: str) -> None:
+def print_welcome(api: str, admin_page: str) -> None:
     from devtools.demo_data import ORGS
     from devtools.dev_tokens import token
 
@@ -414,6 +443,11 @@ def print_welcome(api: str) -> None:
     print(
         f"""
 Audit Log is running at {api}  (Ctrl-C stops it)
+
+The Audit Log page, signed in as an ORG Admin of {org_a}:
+  {admin_page}#token={admin}
+As an ORG Member (sent back to /settings):
+  {admin_page}#token={member}
 
   export API={api}
   export ADMIN_TOKEN={admin}
@@ -445,7 +479,7 @@ Logs: .local/sam-local.log, .local/moto.log
     )
 
 
-def up(port: int) -> None:
+def up(port: int, page_port: int) -> None:
     started = time.monotonic()
     stopping = False
 
@@ -458,9 +492,9 @@ def up(port: int) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        with running_stack(port, seed=True, start_docker=True) as stack:
+        with running_stack(port, seed=True, start_docker=True, admin_page_port=page_port) as stack:
             say(f"ready in {time.monotonic() - started:.0f} s")
-            print_welcome(stack["api"])
+            print_welcome(stack["api"], stack["admin_ui"].url)
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
@@ -472,11 +506,15 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     up_parser = commands.add_parser("up", help="run the API locally until Ctrl-C (make local)")
     up_parser.add_argument("--port", type=int, default=3000)
+    up_parser.add_argument("--page-port", type=int, default=8080, help="the admin page (the API's CORS origin)")
     commands.add_parser("engine", help="start a Docker engine (left running) and build the Lambda image")
+    commands.add_parser("browser", help="install Debian's chromium for the browser tests")
     args = parser.parse_args()
     try:
         if args.command == "up":
-            up(args.port)
+            up(args.port, args.page_port)
+        elif args.command == "browser":
+            install_browser()
         else:
             start_engine(detached=True)
             lambda_image_args()

@@ -8,14 +8,24 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from audit_log.errors import InvalidParameter, NoOrganisation
-from audit_log.http import create_resolver, documented_errors, json_response, lambda_handler_for, success
+from audit_log.http import (
+    SingleOriginCors,
+    create_resolver,
+    documented_errors,
+    json_response,
+    lambda_handler_for,
+    success,
+)
 from audit_log.models import EventType, Identifier, LogPage, Rfc3339
 from audit_log.observability import logger, metrics, tracer
 from audit_log.org_ids import is_org_id
 from audit_log.querying import Filters, read_page
 from audit_log.settings import QuerySettings, current
 
-app = create_resolver(rejected_metric="QueriesRejected")
+# The admin UI reads the log from its own origin (ADMIN_ORIGIN, set per stage).
+app = create_resolver(
+    rejected_metric="QueriesRejected", cors=SingleOriginCors(lambda: current(QuerySettings).ADMIN_ORIGIN)
+)
 
 
 def caller_org() -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -105,10 +105,40 @@ def field_path(loc: Sequence[str | int]) -> str:
     return path or "body"
 
 
-def create_resolver(rejected_metric: str) -> APIGatewayRestResolver:
+class SingleOriginCors(CORSConfig):
+    """CORS headers for one browser origin, named by `origin()` when an answer is shaped.
+
+    Powertools takes its CORSConfig when the resolver is built, at import, while the
+    settings are read on first use (settings.py); this asks for the origin per answer
+    instead (a cached settings lookup). An empty origin, or a request from any other
+    origin, gets no CORS headers, so other sites' pages cannot read the answers.
+    """
+
+    def __init__(self, origin: Callable[[], str], max_age: int = 600) -> None:
+        super().__init__(allow_origin="", max_age=max_age)
+        self._origin = origin
+
+    def to_dict(self, origin: str | None) -> dict[str, str]:
+        allowed = self._origin()
+        if not allowed or origin != allowed:
+            return {}
+        return {
+            "Access-Control-Allow-Origin": allowed,
+            "Access-Control-Allow-Headers": CORSConfig.build_allow_methods(self.allow_headers),
+            "Access-Control-Max-Age": str(self.max_age),
+            "Vary": "Origin",
+        }
+
+    def allowed_origin(self, extracted_origin: str) -> str | None:
+        allowed = self._origin()
+        return extracted_origin if allowed and extracted_origin == allowed else None
+
+
+def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> APIGatewayRestResolver:
     """An APIGatewayRestResolver with validation and the project's error answers;
-    `rejected_metric` counts the events (or requests) refused as invalid."""
-    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_object_loads)
+    `rejected_metric` counts the events (or requests) refused as invalid; `cors` for
+    routes a browser calls."""
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_object_loads, cors=cors)
 
     def _invalid_request(error: RequestValidationError) -> Response[Any]:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=_events_in(app))

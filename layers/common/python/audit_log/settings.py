@@ -41,9 +41,12 @@ class RecordSettings(BaseModel):
 
 
 class QuerySettings(BaseModel):
-    """What query_log needs: where to read, and the key that signs page cursors."""
+    """What query_log needs: where to read, the key that signs page cursors, and the one
+    browser origin (the admin UI) its answers may be read from."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     TABLE_NAME: str = Field(min_length=1)
     CURSOR_SECRET: str = Field(min_length=1, repr=False)
+    # Empty: no CORS headers. Never "*" (template.yaml's AllowedPattern refuses it too).
+    ADMIN_ORIGIN: str = Field(default="", pattern=r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?$")

@@ -1,0 +1,213 @@
+"""The admin page at /settings/audit-log in a real browser (Debian's chromium, headless,
+driven by Playwright) against the local stack: the API in sam local, the page and its
+gateway from devtools.admin_ui, exactly what `make local` serves.
+
+The browser runs in Asia/Kolkata (UTC+05:30), so a time shown in UTC would be caught.
+"""
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devtools import local_stack
+from devtools.dev_tokens import token
+from tests.e2e.conftest import LocalApi
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+VIEWER_ZONE = "Asia/Kolkata"
+SCREENSHOTS = local_stack.LOCAL / "screenshots"
+START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+ACTORS = [
+    {"id": "usr_ada", "name": "Ada Lovelace", "email": "ada@example.com"},
+    {"id": "usr_grace", "name": "Grace Hopper", "email": "grace@example.com"},
+    {"id": "svc_keyrotator", "type": "system"},
+]
+TYPES = ["user.login", "member.invited", "api_key.rotated"]
+EVENTS = 55  # more than one page of 50
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@pytest.fixture(scope="module")
+def seeded(local_api: LocalApi) -> dict[str, Any]:
+    """An organisation of its own with 55 events a minute apart, recorded through the API."""
+    org = f"org_ui_{secrets.token_hex(4)}"
+    events = [
+        {
+            "org_id": org,
+            "event_type": TYPES[number % 3],
+            "actor": ACTORS[number % len(ACTORS) if number % 5 else 1],
+            "occurred_at": iso(START + timedelta(minutes=number)),
+            "context": {"ip_address": f"203.0.113.{number}", "user_agent": "Mozilla/5.0 (test)"},
+            "details": {"number": number},
+        }
+        for number in range(EVENTS)
+    ]
+    for start in range(0, EVENTS, 25):
+        status, body = local_api.call("POST", "/events/batch", {"events": events[start : start + 25]})
+        assert status == 201, body
+    return {
+        "org": org,
+        "events": events,
+        "admin": token(org, "admin", "usr_ada"),
+        "member": token(org, "member", "usr_grace"),
+    }
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not local_stack.CHROMIUM.exists():
+        reason = f"no {local_stack.CHROMIUM} (`make browser` installs Debian's chromium)"
+        if os.environ.get("AUDIT_LOG_REQUIRE_E2E") == "1":
+            pytest.fail(f"AUDIT_LOG_REQUIRE_E2E=1 but {reason}")
+        pytest.skip(reason)
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(local_stack.CHROMIUM), headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(timezone_id=VIEWER_ZONE, locale="en-GB", viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def open_as(page: Any, local_api: LocalApi, bearer: str, query: str = "") -> None:
+    page.goto(f"{local_api.admin_ui.url}{query}#token={bearer}")
+
+
+def shown_times(page: Any) -> list[str]:
+    """The `datetime` of every row's time, in table order."""
+    page.locator("#log tbody tr").first.wait_for()
+    times = page.evaluate("Array.from(document.querySelectorAll('#log tbody time'), (time) => time.dateTime)")
+    return [str(value) for value in times]
+
+
+def expected(seeded: dict[str, Any], keep: Any = lambda event: True) -> list[str]:
+    return sorted((e["occurred_at"] for e in seeded["events"] if keep(e)), reverse=True)
+
+
+def wait_for_rows(page: Any, count: int) -> None:
+    # A locator assertion, not wait_for_function: the page's CSP forbids the eval that needs.
+    playwright_sync.expect(page.locator("#log tbody tr")).to_have_count(count, timeout=30_000)
+
+
+def test_an_admin_sees_the_events_newest_first_in_local_time(
+    page: Any, local_api: LocalApi, seeded: dict[str, Any]
+) -> None:
+    open_as(page, local_api, seeded["admin"])
+    wait_for_rows(page, 50)
+
+    assert shown_times(page) == expected(seeded)[:50]
+    newest = seeded["events"][-1]
+    first = page.locator("#log tbody tr").first
+    local = datetime.fromisoformat(newest["occurred_at"]).astimezone(ZoneInfo(VIEWER_ZONE))
+    time = first.locator("time")
+    assert local.strftime("%H:%M:%S") in time.inner_text()  # 10:54 UTC is 16:24 in Kolkata
+    assert time.get_attribute("title") == newest["occurred_at"].replace("T", " ").replace("Z", " UTC")
+    assert first.locator("code").inner_text() == newest["event_type"]
+    actor = first.locator(".actor")
+    assert actor.get_attribute("title", timeout=1000).startswith(f"User id: {newest['actor']['id']}")
+    assert "#token=" not in page.url, "the token leaves the address bar"
+
+    first.locator("summary").click()
+    details = first.locator("dl")
+    assert newest["context"]["ip_address"] in details.inner_text()
+    assert '"number": 54' in details.inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "audit-log.png"), full_page=False)
+
+
+def test_filtering_by_event_type_narrows_the_rows_and_lives_in_the_url(
+    page: Any, local_api: LocalApi, seeded: dict[str, Any]
+) -> None:
+    open_as(page, local_api, seeded["admin"])
+    wait_for_rows(page, 50)
+
+    page.get_by_label("Event type").fill("member.invited")
+    page.get_by_role("button", name="Apply filters").click()
+    invited = expected(seeded, lambda event: event["event_type"] == "member.invited")
+    wait_for_rows(page, len(invited))
+
+    assert shown_times(page) == invited
+    assert set(page.locator("#log tbody code").all_inner_texts()) == {"member.invited"}
+    assert "event_type=member.invited" in page.url
+    page.reload()  # a shared link opens the same view
+    wait_for_rows(page, len(invited))
+    assert page.get_by_label("Event type").input_value() == "member.invited"
+
+
+def test_clicking_a_user_shows_only_that_users_events(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
+    open_as(page, local_api, seeded["admin"])
+    wait_for_rows(page, 50)
+
+    page.locator(".actor", has_text="Grace Hopper").first.click()
+    graces = expected(seeded, lambda event: event["actor"]["id"] == "usr_grace")
+    wait_for_rows(page, len(graces))
+
+    assert shown_times(page) == graces
+    assert set(page.locator(".actor-name").all_inner_texts()) == {"Grace Hopper"}
+    assert "actor_id=usr_grace" in page.url
+
+
+def test_load_more_appends_the_next_page(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
+    open_as(page, local_api, seeded["admin"])
+    wait_for_rows(page, 50)
+
+    page.get_by_role("button", name="Load more").focus()
+    page.keyboard.press("Enter")  # keyboard, not only the mouse
+    wait_for_rows(page, EVENTS)
+
+    assert shown_times(page) == expected(seeded)
+    assert page.get_by_role("button", name="Load more").is_hidden()
+
+
+def test_dates_filter_whole_days_in_the_viewers_timezone(
+    page: Any, local_api: LocalApi, seeded: dict[str, Any]
+) -> None:
+    """The events are 09:00-09:54 UTC on 20 November: 14:30-15:24 that day in Kolkata."""
+    open_as(page, local_api, seeded["admin"], "?from=2026-11-21")
+    page.get_by_text("No events match these filters.").wait_for()
+    assert page.locator("#log").is_hidden()
+
+    page.get_by_label("From", exact=True).fill("2026-11-20")
+    page.get_by_label("To", exact=True).fill("2026-11-20")
+    page.get_by_role("button", name="Apply filters").click()
+    wait_for_rows(page, 50)
+    assert "from=2026-11-20&to=2026-11-20" in page.url
+    assert shown_times(page) == expected(seeded)[:50]
+
+
+def test_a_member_is_sent_to_settings_with_a_reason(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
+    open_as(page, local_api, seeded["member"])
+
+    page.wait_for_url("**/settings?reason=admins-only")
+    assert "only available to ORG Admins" in page.get_by_role("alert").inner_text()
+
+
+def test_without_a_token_the_page_asks_to_sign_in(page: Any, local_api: LocalApi) -> None:
+    page.goto(local_api.admin_ui.url)
+
+    page.get_by_role("heading", name="Sign in to see the Audit Log").wait_for()
+    assert page.locator("#log").is_hidden()
+
+
+def test_the_page_is_readable_at_320_pixels(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
+    page.set_viewport_size({"width": 320, "height": 800})
+    open_as(page, local_api, seeded["admin"])
+    wait_for_rows(page, 50)
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320, "no sideways scrolling"
+    page.screenshot(path=str(Path(SCREENSHOTS / "audit-log-320.png")))
