@@ -23,16 +23,25 @@ export class ApiError extends Error {
     super(message);
     this.status = status;
   }
+
+  /** The authorizer's explicit Deny (an ORG Member), not any other 403 (a wrong path
+   *  answers "Missing Authentication Token" with 403 too). */
+  get isNotAnAdmin() {
+    return this.status === 403 && /not authorized/i.test(this.message);
+  }
 }
 
-/** GET /events with `query` (URLSearchParams); resolves to {events, next_cursor}. */
-export async function fetchPage(query, token) {
+/** GET /events with `query` (URLSearchParams); resolves to {events, next_cursor}.
+ *  An aborted request (`signal`) rejects with the AbortError itself. */
+export async function fetchPage(query, token, signal) {
   let response;
   try {
     response = await fetch(`${API_BASE}/events?${query}`, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
+      signal,
     });
-  } catch {
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
     throw new ApiError(0, "The Audit Log service could not be reached.");
   }
   if (response.ok) return response.json();

@@ -15,7 +15,16 @@ const form = $("filters");
 const table = $("log");
 const rows = table.querySelector("tbody");
 const more = $("more");
+const region = document.querySelector(".table-region");
+// Pages a load follows by itself when the API answers a short, even empty, page with a
+// cursor (event type + user filters stop a page after a read budget).
+const SEARCH_PAGES = 5;
 let nextCursor = null;
+// Every load starts a new generation and aborts the one before: an answer that comes back
+// for an older filter set (or an older "Load more") is dropped, never shown.
+let generation = 0;
+let inFlight = null;
+let loadingMore = false;
 
 for (const type of KNOWN_TYPES) {
   const option = document.createElement("option");
@@ -50,12 +59,12 @@ function navigate(filters) {
   for (const name of FILTERS) if (filters[name]) url.set(name, filters[name]);
   const search = url.toString();
   history.pushState(null, "", location.pathname + (search ? `?${search}` : ""));
-  load();
+  load(true);
 }
 
 function setStatus(text, busy = false) {
   $("status").textContent = text;
-  document.querySelector("main").setAttribute("aria-busy", String(busy));
+  region.setAttribute("aria-busy", String(busy));
 }
 
 function cell(row, ...children) {
@@ -106,15 +115,21 @@ function detailsCell(row, event) {
   const json = document.createElement("pre");
   json.textContent = JSON.stringify(event.details, null, 2);
   add("Details", json);
+  add("User id", event.actor.id);
+  add("Time (UTC)", utcTime(event.occurred_at));
+  add("Recorded (UTC)", utcTime(event.recorded_at));
   add("Event id", event.event_id);
   details.append(summary, list);
   cell(row, details);
 }
 
+/** Append rows; returns the first new row (or null). */
 function appendEvents(events) {
+  let first = null;
   for (const event of events) {
     const row = document.createElement("tr");
     row.setAttribute("role", "row");
+    row.tabIndex = -1; // focusable by script, so "Load more" can move focus to what it added
     const type = document.createElement("code");
     type.textContent = event.event_type;
     cell(row, type);
@@ -126,60 +141,124 @@ function appendEvents(events) {
     cell(row, time);
     detailsCell(row, event);
     rows.append(row);
+    first ??= row;
   }
+  return first;
 }
 
 function showOnly(...visible) {
   for (const id of ["sign-in", "error", "empty"]) $(id).hidden = !visible.includes(id);
   table.hidden = !visible.includes("log");
   more.hidden = !(visible.includes("log") && nextCursor);
+  $("more-error").hidden = true;
+}
+
+/** A new generation: the previous load (or "Load more") is aborted and its answer ignored. */
+function begin() {
+  generation += 1;
+  inFlight?.abort();
+  inFlight = new AbortController();
+  loadingMore = false;
+  more.removeAttribute("aria-disabled");
+  return { mine: generation, signal: inFlight.signal };
+}
+
+function isAbort(error) {
+  return error?.name === "AbortError";
 }
 
 function handleFailure(error) {
-  if (error instanceof ApiError && error.status === 403) {
+  if (error instanceof ApiError && error.isNotAnAdmin) {
     location.assign("/settings?reason=admins-only");
     return;
   }
   if (error instanceof ApiError && error.status === 401) {
-    setStatus("");
+    setStatus("Sign in to see the Audit Log.");
     showOnly("sign-in");
     return;
   }
   $("error-detail").textContent = error.message;
-  setStatus("");
+  setStatus("The Audit Log could not be loaded.");
   showOnly("error");
 }
 
-async function load() {
+function shownCount() {
+  return `${rows.children.length} event${rows.children.length === 1 ? "" : "s"} shown.`;
+}
+
+/** Keep focus somewhere sensible when the control that had it went away. */
+function refocus() {
+  if (document.activeElement === document.body || !document.activeElement?.isConnected) {
+    const target = table.hidden ? document.querySelector("section:not([hidden]), #empty:not([hidden])") : region;
+    target?.focus();
+  }
+}
+
+/** Show the first page for the filters in the address bar; `moveFocus` after a user's
+ *  action whose control went away (a clicked user, Clear). */
+async function load(moveFocus = false) {
+  const { mine, signal } = begin();
   const filters = filtersFromUrl();
   showFilters(filters);
   rows.replaceChildren();
   nextCursor = null;
+  showOnly();
   setStatus("Loading events…", true);
   try {
-    const page = await fetchPage(apiQuery(filters), currentToken());
-    nextCursor = page.next_cursor;
-    appendEvents(page.events);
-    setStatus(page.events.length ? `${rows.children.length} events shown.` : "");
-    showOnly(page.events.length || nextCursor ? "log" : "empty");
+    let cursor = null;
+    for (let page = 0; page < SEARCH_PAGES; page += 1) {
+      const answer = await fetchPage(apiQuery(filters, cursor), currentToken(), signal);
+      if (mine !== generation) return;
+      appendEvents(answer.events);
+      cursor = nextCursor = answer.next_cursor;
+      if (rows.children.length || !cursor) break;
+      setStatus("Still searching…", true);
+    }
+    if (rows.children.length || nextCursor) {
+      setStatus(rows.children.length ? shownCount() : "No events found yet; more remain to search.");
+      showOnly("log");
+    } else {
+      setStatus("No events match these filters.");
+      showOnly("empty");
+    }
   } catch (error) {
+    if (isAbort(error) || mine !== generation) return;
     handleFailure(error);
   }
+  if (moveFocus) refocus();
 }
 
 async function loadMore() {
-  more.disabled = true;
+  if (loadingMore || !nextCursor) return;
+  const mine = generation;
+  loadingMore = true;
+  more.setAttribute("aria-disabled", "true"); // not `disabled`: that would drop keyboard focus
+  $("more-error").hidden = true;
   setStatus("Loading more events…", true);
   try {
-    const page = await fetchPage(apiQuery(filtersFromUrl(), nextCursor), currentToken());
-    nextCursor = page.next_cursor;
-    appendEvents(page.events);
-    setStatus(`${rows.children.length} events shown.`);
-    showOnly("log");
+    const answer = await fetchPage(apiQuery(filtersFromUrl(), nextCursor), currentToken(), inFlight?.signal);
+    if (mine !== generation) return;
+    const first = appendEvents(answer.events);
+    nextCursor = answer.next_cursor;
+    setStatus(answer.events.length ? shownCount() : `${shownCount()} None in that stretch; more remain.`);
+    more.hidden = !nextCursor;
+    if (first) first.focus();
+    else if (more.hidden) region.focus();
   } catch (error) {
-    handleFailure(error);
+    if (isAbort(error) || mine !== generation) return;
+    if (error instanceof ApiError && (error.status === 401 || error.isNotAnAdmin)) {
+      handleFailure(error);
+      return;
+    }
+    // Keep what is shown; say what failed beside the button, which tries the same page again.
+    $("more-error").textContent = `More events could not be loaded: ${error.message}`;
+    $("more-error").hidden = false;
+    setStatus(shownCount());
   } finally {
-    more.disabled = false;
+    if (mine === generation) {
+      loadingMore = false;
+      more.removeAttribute("aria-disabled");
+    }
   }
 }
 
@@ -189,16 +268,16 @@ form.addEventListener("submit", (submitted) => {
   navigate(Object.fromEntries(FILTERS.map((name) => [name, form.elements[name].value.trim()])));
 });
 $("clear").addEventListener("click", () => navigate({}));
-$("retry").addEventListener("click", load);
+$("retry").addEventListener("click", () => load(true));
 more.addEventListener("click", loadMore);
 $("token-form").addEventListener("submit", (submitted) => {
   submitted.preventDefault();
   const token = $("token").value;
   if (token.trim()) {
     useToken(token);
-    load();
+    load(true);
   }
 });
-window.addEventListener("popstate", load);
+window.addEventListener("popstate", () => load());
 
 load();

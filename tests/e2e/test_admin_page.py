@@ -30,7 +30,13 @@ ACTORS = [
     {"id": "svc_keyrotator", "type": "system"},
 ]
 TYPES = ["user.login", "member.invited", "api_key.rotated"]
-EVENTS = 55  # more than one page of 50
+# A minute apart from 09:00 UTC on 20 November (14:30 in Kolkata), then two around
+# midnight in Kolkata: 23:50 on the 20th and 00:15 on the 21st (18:20 and 18:45 UTC).
+TIMES = [START + timedelta(minutes=number) for number in range(55)] + [
+    datetime(2026, 11, 20, 18, 20, tzinfo=UTC),
+    datetime(2026, 11, 20, 18, 45, tzinfo=UTC),
+]
+EVENTS = len(TIMES)  # more than one page of 50
 
 
 def iso(moment: datetime) -> str:
@@ -39,14 +45,14 @@ def iso(moment: datetime) -> str:
 
 @pytest.fixture(scope="module")
 def seeded(local_api: LocalApi) -> dict[str, Any]:
-    """An organisation of its own with 55 events a minute apart, recorded through the API."""
+    """An organisation of its own with the events of TIMES, recorded through the API."""
     org = f"org_ui_{secrets.token_hex(4)}"
     events = [
         {
             "org_id": org,
             "event_type": TYPES[number % 3],
             "actor": ACTORS[number % len(ACTORS) if number % 5 else 1],
-            "occurred_at": iso(START + timedelta(minutes=number)),
+            "occurred_at": iso(TIMES[number]),
             "context": {"ip_address": f"203.0.113.{number}", "user_agent": "Mozilla/5.0 (test)"},
             "details": {"number": number},
         }
@@ -115,7 +121,7 @@ def test_an_admin_sees_the_events_newest_first_in_local_time(
     first = page.locator("#log tbody tr").first
     local = datetime.fromisoformat(newest["occurred_at"]).astimezone(ZoneInfo(VIEWER_ZONE))
     time = first.locator("time")
-    assert local.strftime("%H:%M:%S") in time.inner_text()  # 10:54 UTC is 16:24 in Kolkata
+    assert local.strftime("%d %b %Y, %H:%M:%S") in time.inner_text()  # 18:45 UTC: 00:15 on the 21st there
     assert time.get_attribute("title") == newest["occurred_at"].replace("T", " ").replace("Z", " UTC")
     assert first.locator("code").inner_text() == newest["event_type"]
     actor = first.locator(".actor")
@@ -125,7 +131,8 @@ def test_an_admin_sees_the_events_newest_first_in_local_time(
     first.locator("summary").click()
     details = first.locator("dl")
     assert newest["context"]["ip_address"] in details.inner_text()
-    assert '"number": 54' in details.inner_text()
+    assert f'"number": {EVENTS - 1}' in details.inner_text()
+    assert newest["occurred_at"].replace("T", " ").replace("Z", " UTC") in details.inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "audit-log.png"), full_page=False)
 
@@ -147,6 +154,17 @@ def test_filtering_by_event_type_narrows_the_rows_and_lives_in_the_url(
     page.reload()  # a shared link opens the same view
     wait_for_rows(page, len(invited))
     assert page.get_by_label("Event type").input_value() == "member.invited"
+
+
+def test_type_and_user_together_in_a_shared_link(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
+    open_as(page, local_api, seeded["admin"], "?event_type=user.login&actor_id=usr_ada")
+    adas_logins = expected(
+        seeded, lambda event: event["event_type"] == "user.login" and event["actor"]["id"] == "usr_ada"
+    )
+    wait_for_rows(page, len(adas_logins))
+
+    assert shown_times(page) == adas_logins
+    assert page.get_by_label("User").input_value() == "usr_ada"
 
 
 def test_clicking_a_user_shows_only_that_users_events(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
@@ -177,17 +195,23 @@ def test_load_more_appends_the_next_page(page: Any, local_api: LocalApi, seeded:
 def test_dates_filter_whole_days_in_the_viewers_timezone(
     page: Any, local_api: LocalApi, seeded: dict[str, Any]
 ) -> None:
-    """The events are 09:00-09:54 UTC on 20 November: 14:30-15:24 that day in Kolkata."""
+    """18:45 UTC on the 20th is already the 21st in Kolkata; 18:20 UTC is still the 20th."""
     open_as(page, local_api, seeded["admin"], "?from=2026-11-21")
-    page.get_by_text("No events match these filters.").wait_for()
-    assert page.locator("#log").is_hidden()
+    wait_for_rows(page, 1)
+    assert shown_times(page) == ["2026-11-20T18:45:00.000Z"]
 
     page.get_by_label("From", exact=True).fill("2026-11-20")
     page.get_by_label("To", exact=True).fill("2026-11-20")
     page.get_by_role("button", name="Apply filters").click()
     wait_for_rows(page, 50)
     assert "from=2026-11-20&to=2026-11-20" in page.url
-    assert shown_times(page) == expected(seeded)[:50]
+    assert shown_times(page) == expected(seeded, lambda event: event["occurred_at"] < "2026-11-20T18:30")[:50]
+
+    page.get_by_label("From", exact=True).fill("2026-11-22")
+    page.get_by_label("To", exact=True).fill("")
+    page.get_by_role("button", name="Apply filters").click()
+    page.locator("#empty").wait_for()
+    assert page.locator("#log").is_hidden()
 
 
 def test_a_member_is_sent_to_settings_with_a_reason(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
@@ -208,6 +232,11 @@ def test_the_page_is_readable_at_320_pixels(page: Any, local_api: LocalApi, seed
     page.set_viewport_size({"width": 320, "height": 800})
     open_as(page, local_api, seeded["admin"])
     wait_for_rows(page, 50)
+    page.locator("#log tbody tr summary").first.click()  # the widest content: details open
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 320, "no sideways scrolling"
+    region = page.evaluate(
+        "(() => { const r = document.querySelector('.table-region'); return [r.scrollWidth, r.clientWidth]; })()"
+    )
+    assert region[0] <= region[1], f"the table fits its region at 320 px: {region}"
     page.screenshot(path=str(Path(SCREENSHOTS / "audit-log-320.png")))
