@@ -37,7 +37,7 @@ from audit_log.timestamps import format_utc_ms
 from bench import ROOT, dataset
 from bench.progress import progress
 from bench.tables import TABLE, put_items, server_tables, to_wire
-from devtools.functions import load_function
+from devtools.functions import LambdaContext, load_function
 from devtools.template import create_tables
 
 if TYPE_CHECKING:
@@ -54,19 +54,6 @@ PAGE = 50
 QUERY_TABLE = "bench-events-read"
 QUERY_ORG = "org_reader"
 QUERY_EVENTS = 200
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    """What Powertools reads of the Lambda context object."""
-
-    function_name: str = "bench"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 25_000
 
 
 @dataclass

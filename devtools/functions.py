@@ -4,6 +4,7 @@ each is imported under a name of its own."""
 
 import importlib.util
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -25,3 +26,17 @@ def load_function(name: str, container: str = "") -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """What Powertools reads of the Lambda context object, for calling a handler outside
+    Lambda (tests, benchmarks)."""
+
+    function_name: str = "audit-log-local"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:audit-log-local"
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 25_000

@@ -20,7 +20,7 @@ from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from mypy_boto3_dynamodb import DynamoDBClient
 
-from devtools.functions import load_function
+from devtools.functions import LambdaContext, load_function
 from devtools.template import TABLE_ENV_VARS, create_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,17 +41,6 @@ TEST_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "1",
 }
 os.environ.update(TEST_ENV)
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "test"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id: str = "da658bd3-2d6f-4e7b-8ec2-937234644fdc"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 @pytest.fixture

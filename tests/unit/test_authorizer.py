@@ -26,8 +26,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from audit_log import tokens
 from audit_log.tokens import AuthorizerSettings
-from devtools.functions import load_function
-from tests.conftest import ROOT, LambdaContext
+from devtools.functions import LambdaContext, load_function
+from tests.conftest import ROOT
 
 ISSUER = "https://idp.example.com/"
 AUDIENCE = "audit-log"

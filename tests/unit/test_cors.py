@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from samtranslator.translator.transform import transform
 
 from audit_log.settings import QuerySettings, current
-from devtools.functions import load_function
+from devtools.functions import LambdaContext, load_function
 from devtools.template import load_template, resource
-from tests.conftest import LambdaContext, admin_context, api_event
+from tests.conftest import admin_context, api_event
 
 ADMIN_UI = "https://admin.example.com"
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from audit_log.observability import logger
-from devtools.functions import load_function
-from tests.conftest import TEST_ENV, LambdaContext
+from devtools.functions import LambdaContext, load_function
+from tests.conftest import TEST_ENV
 from tests.unit.test_authorizer import METHOD_ARN, SETTINGS, claims, configure, sign
 from tests.unit.test_record_validation import valid_event
 

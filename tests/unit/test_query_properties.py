@@ -13,8 +13,8 @@ from audit_log import events_table
 from audit_log.models import EventIn
 from audit_log.recording import record_events
 from audit_log.timestamps import format_utc_ms
-from devtools.functions import load_function
-from tests.conftest import TEST_ENV, LambdaContext, admin_context, api_event, fresh_tables
+from devtools.functions import LambdaContext, load_function
+from tests.conftest import TEST_ENV, admin_context, api_event, fresh_tables
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 ORGS = ["org_a", "org_b", "org_c"]

@@ -21,9 +21,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
 
 from audit_log import events_table
-from devtools.functions import load_function
+from devtools.functions import LambdaContext, load_function
 from devtools.template import TABLE_ENV_VARS, create_tables
-from tests.conftest import TEST_ENV, HttpAnswer, LambdaContext, all_items, api_event, one_call_at_a_time
+from tests.conftest import TEST_ENV, HttpAnswer, all_items, api_event, one_call_at_a_time
 from tests.unit.test_record_validation import valid_event
 
 CONTAINERS = 8
