@@ -218,7 +218,7 @@ def sandbox(scratch: Path) -> Sandbox:
     return Sandbox(layer=layer, layer_without_bytecode=without, runtime=runtime, functions=built_functions())
 
 
-def child_env(name: str, jwks_json: str) -> dict[str, str]:
+def child_env(box: Sandbox, name: str, jwks_json: str) -> dict[str, str]:
     """A deployed function's environment (see the module docstring), with the development
     JWKS inline for the authorizer, as `make local` configures it."""
     target = TARGETS[name]
@@ -226,7 +226,7 @@ def child_env(name: str, jwks_json: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in unwanted}
     env.update(
         {
-            "LAMBDA_TASK_ROOT": str(built_functions()[target.function].parent if target.function else ROOT),
+            "LAMBDA_TASK_ROOT": str(box.functions[target.function].parent if target.function else ROOT),
             "AWS_LAMBDA_FUNCTION_NAME": f"bench-{target.function or 'baseline'}",
             "JWKS_JSON": jwks_json,
             "JWT_ISSUER": "audit-log-dev",
@@ -240,7 +240,7 @@ def child_env(name: str, jwks_json: str) -> dict[str, str]:
 
 def run_round(box: Sandbox, names: list[str], jwks_json: str) -> list[dict[str, Any]]:
     """One child per name, in that order, through the launcher; their measurements."""
-    jobs = [(box.argv(name), child_env(name, jwks_json)) for name in names]
+    jobs = [(box.argv(name), child_env(box, name, jwks_json)) for name in names]
     done = subprocess.run(
         [sys.executable, "-c", _LAUNCHER], input=json.dumps(jobs), cwd=ROOT, capture_output=True, text=True, check=False
     )
@@ -255,7 +255,7 @@ def import_breakdown(box: Sandbox, name: str, jwks_json: str) -> list[tuple[str,
     the report itself slows imports, so the shares are what to read, not the totals."""
     done = subprocess.run(
         box.argv(name, "-X", "importtime"),
-        env=child_env(name, jwks_json),
+        env=child_env(box, name, jwks_json),
         cwd=ROOT,
         capture_output=True,
         text=True,

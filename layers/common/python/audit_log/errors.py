@@ -53,6 +53,7 @@ class WriteContention(AuditLogError):
 class StoreUnavailable(AuditLogError):
     """DynamoDB stayed throttled, failing or unreachable through every retry.
 
-    A write either landed whole or not at all (one item or one transaction); a retry with
-    the same idempotency key records the event exactly once.
+    A write either landed whole or not at all (one item or one transaction); a keyed single
+    event may have left its marker, from which a retry with the same key writes it. Either
+    way a retry with the same idempotency key records the event exactly once.
     """

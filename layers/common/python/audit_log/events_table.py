@@ -122,47 +122,46 @@ def _is(stored: Any, item: dict[str, Any]) -> bool:
     return isinstance(stored, dict) and _from_dynamodb(stored) == item
 
 
-def put_marker(table_name: str, marker: dict[str, Any], now_epoch: int) -> None:
-    """Claim an idempotency key with a standard write: the marker is stored unless a live
-    one holds the key, in which case KeysAlreadyUsed carries the stored marker (returned by
-    the failed condition itself, so no read permission is needed). A botocore retry that
-    finds this very marker is our own write."""
-    try:
-        with _unavailable_after_retries():
-            dynamodb_client().put_item(
-                TableName=table_name,
-                Item=_to_dynamodb(marker),
-                ConditionExpression=_MARKER_IS_FREE,
-                ExpressionAttributeValues={":now": _serializer.serialize(now_epoch)},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-    except dynamodb_client().exceptions.ConditionalCheckFailedException as exc:
-        stored = exc.response.get("Item")
-        if _is(stored, marker):
-            return
-        if not isinstance(stored, dict):
-            raise
-        raise KeysAlreadyUsed({marker["pk"]: _from_dynamodb(stored)}) from exc
-
-
-def put_event(table_name: str, item: dict[str, Any]) -> None:
-    """Write one new event; an item already at its key is never overwritten.
+def _put_unless(table_name: str, item: dict[str, Any], condition: str, values: dict[str, Any]) -> dict[str, Any] | None:
+    """A standard conditional put of `item`; None if it is stored, else the item that made
+    the condition fail (returned by the failure itself, so no read permission is needed).
 
     When botocore retried a put whose first answer was lost, the condition finds this very
     item: that is our own write, done once, not a clash.
     """
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "Item": _to_dynamodb(item),
+        "ConditionExpression": condition,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if values:
+        request["ExpressionAttributeValues"] = values
     try:
         with _unavailable_after_retries():
-            dynamodb_client().put_item(
-                TableName=table_name,
-                Item=_to_dynamodb(item),
-                ConditionExpression=_EVENT_IS_NEW,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            dynamodb_client().put_item(**request)
     except dynamodb_client().exceptions.ConditionalCheckFailedException as exc:
-        if _is(exc.response.get("Item"), item):
-            return
-        raise EventAlreadyExists(item["sk"]) from exc
+        stored = exc.response.get("Item")
+        if _is(stored, item):
+            return None
+        if not isinstance(stored, dict):
+            raise
+        return _from_dynamodb(stored)
+    return None
+
+
+def put_marker(table_name: str, marker: dict[str, Any], now_epoch: int) -> None:
+    """Claim an idempotency key with a standard write: the marker is stored unless a live
+    one holds the key, in which case KeysAlreadyUsed carries the stored marker."""
+    stored = _put_unless(table_name, marker, _MARKER_IS_FREE, {":now": _serializer.serialize(now_epoch)})
+    if stored is not None:
+        raise KeysAlreadyUsed({marker["pk"]: stored})
+
+
+def put_event(table_name: str, item: dict[str, Any]) -> None:
+    """Write one new event; an item already at its key is never overwritten."""
+    if _put_unless(table_name, item, _EVENT_IS_NEW, {}) is not None:
+        raise EventAlreadyExists(item["sk"])
 
 
 def put_events_with_markers(
