@@ -125,9 +125,10 @@ def _not_utf8(body: Any) -> bool:
     return False
 
 
-def test_zz_each_operation_got_its_generated_requests() -> None:
-    """Runs after the generated tests (file order). Writes the figures the README quotes
-    to .local/openapi-fuzz.json."""
+def test_zz_each_operation_got_its_generated_requests(local_api: LocalApi) -> None:
+    """Runs after the generated tests (file order). Writes the figures the docs quote to
+    .local/openapi-fuzz.json. It needs the local stack like the generated tests: without
+    an engine it skips with them (and fails with them under AUDIT_LOG_REQUIRE_E2E=1)."""
     figures = {
         "requests": dict(tried),
         "answers": {f"{label} {status}": count for (label, status), count in sorted(answered.items())},
