@@ -28,8 +28,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = APIGatewayAuthorizerTokenEvent(event)
     settings = AuthorizerSettings.from_environ()
     try:
-        arn = parse_api_gateway_arn(request.method_arn)
-        identity = verify(bearer_token(request.authorization_token), signing_keys(settings), settings)
+        arn = parse_api_gateway_arn(_text(request.get("methodArn")))
+        identity = verify(bearer_token(request.get("authorizationToken")), signing_keys(settings), settings)
     except (IndexError, ValueError) as malformed:  # no real API Gateway sends these
         logger.warning("Malformed authorizer event", extra={"reason": type(malformed).__name__})
         raise Exception("Unauthorized") from None
@@ -63,3 +63,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "Token verified", extra={"org_id": identity.org_id, "user_id": identity.user_id, "allowed": identity.is_admin}
     )
     return policy.asdict()
+
+
+def _text(value: object) -> str:
+    """A field API Gateway always sends as a string; anything else is a malformed event."""
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return value

@@ -302,15 +302,15 @@ def test_the_token_is_never_logged(authorize: Callable[..., dict[str, Any]], cap
 class JwksServer:
     """A JWKS endpoint on 127.0.0.1 whose key set can change, counting fetches."""
 
-    def __init__(self, jwks: dict[str, Any]) -> None:
-        self.jwks = jwks
+    def __init__(self, jwks: Any) -> None:
+        self.jwks = jwks  # a JSON value, or bytes served as they are
         self.fetches = 0
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 owner.fetches += 1
-                body = json.dumps(owner.jwks).encode()
+                body = owner.jwks if isinstance(owner.jwks, bytes) else json.dumps(owner.jwks).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -383,6 +383,65 @@ def test_an_unreachable_jwks_url_refuses_everyone_and_says_why(
     assert "JWKS_URL could not be fetched" in logged(caplog)
 
 
+EC_JWK = JWKS["keys"][1]
+OCT_JWK = JWKS["keys"][2]
+# Key sets with no key that can verify RS256, as a misconfigured identity provider (or
+# JWKS_URL pointing at the wrong document) serves them.
+UNUSABLE_KEY_SETS: dict[str, Any] = {
+    "no keys": {"keys": []},
+    "empty object": {},
+    "only EC keys": {"keys": [EC_JWK]},
+    "only symmetric keys": {"keys": [OCT_JWK]},
+    "EC and symmetric keys": {"keys": [EC_JWK, OCT_JWK]},
+    "an RSA key without n and e": {"keys": [{"kty": "RSA", "kid": "key-1", "alg": "RS256"}]},
+    "an RSA key without kid": {"keys": [{k: v for k, v in jwk(OUR_KEY, "key-1").items() if k != "kid"}]},
+    "an RSA encryption key": {"keys": [{**jwk(OUR_KEY, "key-1"), "use": "enc"}]},
+    "keys not a list": {"keys": "key-1"},
+    "keys of the wrong type": {"keys": [1, "two", None]},
+    "a list": [jwk(OUR_KEY, "key-1")],
+    "a string": "keys",
+    "null": None,
+    "not JSON": b"<html>Sign in</html>",
+    "not UTF-8": b"\xff\xfe{",
+    "a kid that is not a string": {"keys": [{**jwk(OUR_KEY, "key-1"), "kid": ["key-1"]}]},
+    "an alg that is not a string": {"keys": [{**jwk(OUR_KEY, "key-1"), "alg": ["RS256"]}]},
+    "nested deeper than the parser follows": b'{"keys": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+}
+
+
+@pytest.mark.parametrize("key_set", UNUSABLE_KEY_SETS, ids=list(UNUSABLE_KEY_SETS))
+def test_a_jwks_url_without_a_usable_key_refuses_everyone_and_says_why(
+    jwks_server: JwksServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, key_set: str
+) -> None:
+    jwks_server.jwks = UNUSABLE_KEY_SETS[key_set]
+    authorize = url_authorizer(monkeypatch, jwks_server.url)
+
+    for kid in ("key-1", "ec-1", "hmac-1", "unknown"):
+        with pytest.raises(Exception, match=r"^Unauthorized$"):  # never another exception: a 500
+            authorize(f"Bearer {sign(claims(), kid=kid)}")
+
+    assert "Signing keys unavailable" in logged(caplog)
+    assert "JWKS_URL serves no" in logged(caplog)
+
+
+@pytest.mark.parametrize("key_set", UNUSABLE_KEY_SETS, ids=list(UNUSABLE_KEY_SETS))
+def test_an_inline_jwks_without_a_usable_key_refuses_everyone_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, key_set: str
+) -> None:
+    document = UNUSABLE_KEY_SETS[key_set]
+    inline = document.decode("utf-8", "replace") if isinstance(document, bytes) else json.dumps(document)
+    authorizer = load_function("authorizer")
+    configure(monkeypatch, AuthorizerSettings(jwks_url="", jwks_json=inline, issuer=ISSUER, audience=AUDIENCE))
+
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer.lambda_handler(
+            {"type": "TOKEN", "authorizationToken": f"Bearer {sign(claims())}", "methodArn": METHOD_ARN},
+            LambdaContext(),
+        )
+    assert "Signing keys unavailable" in logged(caplog)
+    assert "JWKS_JSON" in logged(caplog)
+
+
 def test_without_any_jwks_nobody_is_let_in(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     authorizer = load_function("authorizer")
     configure(monkeypatch, AuthorizerSettings(jwks_url="", jwks_json="", issuer=ISSUER, audience=AUDIENCE))
@@ -393,6 +452,28 @@ def test_without_any_jwks_nobody_is_let_in(monkeypatch: pytest.MonkeyPatch, capl
             LambdaContext(),
         )
     assert "neither JWKS_URL nor JWKS_JSON is set" in logged(caplog)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "TOKEN", "methodArn": METHOD_ARN},
+        {"type": "TOKEN", "authorizationToken": None, "methodArn": METHOD_ARN},
+        {"type": "TOKEN", "authorizationToken": 5, "methodArn": METHOD_ARN},
+        {"type": "TOKEN", "authorizationToken": ["Bearer x"], "methodArn": METHOD_ARN},
+        {"type": "TOKEN", "authorizationToken": "Bearer x"},
+        {"type": "TOKEN", "authorizationToken": "Bearer x", "methodArn": None},
+        {"type": "TOKEN", "authorizationToken": "Bearer x", "methodArn": 5},
+        {},
+    ],
+)
+def test_an_event_of_any_other_shape_is_unauthorized(monkeypatch: pytest.MonkeyPatch, event: dict[str, Any]) -> None:
+    configure(monkeypatch, SETTINGS)
+    if "authorizationToken" in event and event["authorizationToken"] == "Bearer x":
+        event = {**event, "authorizationToken": f"Bearer {sign(claims())}"}  # a valid token: the ARN is at fault
+
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        load_function("authorizer").lambda_handler(event, LambdaContext())
 
 
 @pytest.mark.parametrize("method_arn", ["", "not-an-arn", "arn:aws:execute-api:eu-west-1"])

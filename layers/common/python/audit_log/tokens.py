@@ -27,6 +27,13 @@ _JWKS_CACHE_SECONDS = 300
 JWKS_REFRESH_COOLDOWN_SECONDS = 10
 
 
+# What a key set that is not a usable JWKS raises on the way in: PyJWT's own error for no
+# usable key; ValueError for bytes that are not JSON or not UTF-8; TypeError for members
+# of the wrong type (`"alg": ["RS256"]`), which PyJWK does not check; RecursionError for
+# nesting deeper than the parser follows.
+_UNUSABLE_KEY_SET = (jwt.PyJWKSetError, ValueError, TypeError, RecursionError)
+
+
 class TokenRejected(Exception):
     """The token is missing, malformed, badly signed, expired or lacks a required claim."""
 
@@ -66,8 +73,13 @@ class Identity:
 
 
 class SigningKeys:
-    """The identity provider's public keys by `kid`: inline (JWKS_JSON) or fetched from
-    JWKS_URL, cached across invocations and refetched when an unknown `kid` appears."""
+    """The identity provider's RSA public keys by `kid`: inline (JWKS_JSON) or fetched
+    from JWKS_URL, cached across invocations and refetched when an unknown `kid` appears.
+
+    A key set that holds no usable RSA signing key (empty, not a JWKS, not JSON, only EC
+    or symmetric keys) is KeysUnavailable, like an unreachable one: nobody is let in, and
+    the error log says why, rather than an exception API Gateway would answer with 500.
+    """
 
     def __init__(self, settings: AuthorizerSettings) -> None:
         self._inline: dict[str, PyJWK] | None = None
@@ -75,11 +87,14 @@ class SigningKeys:
         self._problem: str | None = None
         if settings.jwks_json:
             try:
-                key_set = PyJWKSet.from_json(settings.jwks_json)
-            except (jwt.PyJWKSetError, json.JSONDecodeError) as exc:
-                self._problem = f"JWKS_JSON is not a usable JWKS: {exc}"
+                document = json.loads(settings.jwks_json)
+                key_set = PyJWKSet.from_dict(document) if isinstance(document, dict) else None
+            except _UNUSABLE_KEY_SET as exc:
+                self._problem = f"JWKS_JSON is not a usable JWKS: {type(exc).__name__}"
             else:
-                self._inline = {key.key_id: key for key in key_set.keys if key.key_id and key.key_type == "RSA"}
+                self._inline = _rsa_by_kid(key_set.keys if key_set else [])
+                if not self._inline:
+                    self._problem = "JWKS_JSON holds no RSA signing key with a kid"
         elif settings.jwks_url:
             self._client = PyJWKClient(
                 settings.jwks_url,
@@ -104,11 +119,33 @@ class SigningKeys:
             key = self._client.get_signing_key(kid)
         except jwt.PyJWKClientConnectionError as exc:
             raise KeysUnavailable(f"JWKS_URL could not be fetched: {exc}") from exc
-        except jwt.PyJWKClientError as exc:
+        except _UNUSABLE_KEY_SET as exc:
+            raise KeysUnavailable(f"JWKS_URL serves no usable JWKS: {type(exc).__name__}") from exc
+        except jwt.PyJWKClientError as exc:  # no such kid, or no signing key at all
+            self._require_rsa_keys()
             raise TokenRejected("unknown kid") from exc
         if key.key_type != "RSA":  # an EC or symmetric key in the set cannot verify RS256
+            self._require_rsa_keys()
             raise TokenRejected("kid names a key that is not RSA")
         return key
+
+    def _require_rsa_keys(self) -> None:
+        """KeysUnavailable unless the (cached) key set from JWKS_URL has an RSA signing key."""
+        assert self._client is not None
+        try:
+            keys = self._client.get_signing_keys()
+        except (jwt.PyJWKClientError, *_UNUSABLE_KEY_SET) as exc:
+            raise KeysUnavailable(f"JWKS_URL serves no usable JWKS: {type(exc).__name__}") from exc
+        if not _rsa_by_kid(keys):
+            raise KeysUnavailable("JWKS_URL serves no RSA signing key with a kid")
+
+
+def _rsa_by_kid(keys: list[PyJWK]) -> dict[str, PyJWK]:
+    return {
+        key.key_id: key
+        for key in keys
+        if isinstance(key.key_id, str) and key.key_id and key.key_type == "RSA" and key.public_key_use in ("sig", None)
+    }
 
 
 @lru_cache(maxsize=4)
@@ -118,8 +155,8 @@ def signing_keys(settings: AuthorizerSettings) -> SigningKeys:
     return SigningKeys(settings)
 
 
-def bearer_token(authorization: str | None) -> str:
-    if not authorization or not authorization.startswith("Bearer "):
+def bearer_token(authorization: object) -> str:
+    if not isinstance(authorization, str) or not authorization.startswith("Bearer "):
         raise TokenRejected("no Bearer token")
     token = authorization.removeprefix("Bearer ").strip()
     if not token:
