@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from audit_log.errors import InvalidParameter, NoOrganisation
+from audit_log.errors import InvalidParameter, NotAnAdmin
 from audit_log.http import (
     SingleOriginCors,
     create_resolver,
@@ -17,7 +17,7 @@ from audit_log.http import (
     success,
 )
 from audit_log.models import EventType, Identifier, LogPage, Rfc3339
-from audit_log.observability import logger, metrics, tracer
+from audit_log.observability import logger, metrics, traced
 from audit_log.org_ids import is_org_id
 from audit_log.querying import Filters, read_page
 from audit_log.settings import QuerySettings, current
@@ -29,10 +29,14 @@ app = create_resolver(
 
 
 def caller_org() -> str:
-    """The organisation the authorizer vouched for; the request itself never names it."""
-    org_id = app.current_event.request_context.authorizer.get("orgId")
+    """The organisation of the ORG Admin the authorizer vouched for; the request itself
+    never names it. Anyone else is refused here too, not only by the authorizer."""
+    vouched = app.current_event.request_context.authorizer
+    org_id = vouched.get("orgId")
     if not is_org_id(org_id):
-        raise NoOrganisation()
+        raise NotAnAdmin("no organisation in the authorizer context")
+    if vouched.get("role") != "admin":
+        raise NotAnAdmin("the authorizer context is not an ORG Admin's")
     return str(org_id)
 
 
@@ -56,7 +60,7 @@ def reject_unknown_parameters() -> None:
     security=[{"adminToken": []}],
     tags=["query"],
 )
-@tracer.capture_method
+@traced
 def list_events(
     event_type: Annotated[EventType | None, Query()] = None,
     actor_id: Annotated[Identifier | None, Query()] = None,

@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from audit_log.http import create_resolver, documented_errors, json_response, lambda_handler_for, success
 from audit_log.models import BatchIn, BatchOut, BatchRecorded, EventIn, IdempotencyKey, Recorded
-from audit_log.observability import logger, metrics, tracer
+from audit_log.observability import logger, metrics, traced
 from audit_log.recording import Outcome, record_events
 from audit_log.settings import RecordSettings, current
 
@@ -47,7 +47,7 @@ def _record(requests: list[tuple[EventIn, str | None]]) -> list[Outcome]:
     security=[{"sigv4": []}],
     tags=["record"],
 )
-@tracer.capture_method
+@traced
 def record_one(
     event: EventIn,
     idempotency_key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None,
@@ -64,7 +64,7 @@ def record_one(
     security=[{"sigv4": []}],
     tags=["record"],
 )
-@tracer.capture_method
+@traced
 def record_batch(batch: BatchIn) -> Response[BatchOut]:
     outcomes = _record([(event, event.idempotency_key) for event in batch.events])
     body = BatchOut(

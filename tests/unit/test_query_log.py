@@ -228,14 +228,27 @@ def test_naming_another_organisation_in_headers_changes_nothing(get: Any) -> Non
 
 
 @pytest.mark.parametrize(
-    "authorizer", [None, {}, {"userId": "usr_1", "role": "admin"}, {"orgId": ""}, {"orgId": "a#b"}]
+    "authorizer",
+    [
+        None,
+        {},
+        {"userId": "usr_1", "role": "admin"},
+        {"orgId": "", "role": "admin"},
+        {"orgId": "a#b", "role": "admin"},
+        # Not an ORG Admin's context, though it names the organisation: refused here too.
+        {"orgId": "org_a", "userId": "usr_1", "role": "member"},
+        {"orgId": "org_a", "userId": "usr_1", "role": "Admin"},
+        {"orgId": "org_a", "userId": "usr_1", "role": ""},
+        {"orgId": "org_a", "userId": "usr_1"},
+    ],
 )
-def test_a_request_without_an_organisation_is_refused(get: Any, authorizer: dict[str, str] | None) -> None:
+def test_a_request_without_an_admins_authorizer_context_is_refused(get: Any, authorizer: dict[str, str] | None) -> None:
     seed(event(org="org_a"))
 
     answer = get(authorizer=authorizer)
 
     assert answer.status == 403
+    assert answer.body["message"] == "Forbidden: this route is for ORG Admins"
     assert "events" not in answer.body
 
 

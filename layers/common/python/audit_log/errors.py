@@ -23,8 +23,10 @@ class KeysAlreadyUsed(AuditLogError):
         self.markers = markers
 
 
-class NoOrganisation(AuditLogError):
-    """A read arrived without the authorizer's organisation: it is refused, never served."""
+class NotAnAdmin(AuditLogError):
+    """A read arrived without an ORG Admin's authorizer context (no organisation, or a
+    role other than admin): refused, never served. The authorizer already denies such
+    callers; this holds if a route is ever wired without it."""
 
 
 class InvalidParameter(AuditLogError):

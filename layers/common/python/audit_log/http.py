@@ -7,7 +7,10 @@ is 422. Field paths read like the JSON they point into: `events[3].actor.id`.
 """
 
 import json
+import math
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -19,12 +22,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from audit_log.errors import InvalidParameter, NoOrganisation, StoreUnavailable, WriteContention
-from audit_log.models import ErrorBody
+from audit_log.errors import InvalidParameter, NotAnAdmin, StoreUnavailable, WriteContention
+from audit_log.models import ErrorBody, InexactNumber
 from audit_log.observability import logger, metrics, tracer
+from audit_log.response_size import body_json
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -32,6 +37,13 @@ _LOCATIONS = {"body", "query", "header", "path"}
 _HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}
 _NOT_AN_OBJECT = "must be a JSON object"
 _TOO_DEEP = "is nested too deeply"
+_BAD_NUMBER = "contains a number that cannot be parsed"
+_DUPLICATE_NAME = "has an object with a name given twice"
+_OWN_PROBLEMS = (_NOT_AN_OBJECT, _TOO_DEEP, _BAD_NUMBER, _DUPLICATE_NAME)
+# An error answer must stay small whatever the request: a body of 150,000 unknown fields
+# would otherwise list each one, past what Lambda can return (6 MB).
+MAX_LISTED_ERRORS = 50
+MAX_FIELD_NAME = 64
 
 
 # What each error status means, for the OpenAPI document (`responses=` of each route).
@@ -68,17 +80,43 @@ def _reject_constant(name: str) -> float:
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
+def _parse_float(text: str) -> float:
+    """A number with a fraction or exponent, as a double. One the double does not hold
+    as sent (`1.0000000000000001`, `9007199254740993.0`, `1e-400`, `1e400`) is marked, so
+    `details` can refuse it rather than store another number."""
+    value = float(text)
+    if not math.isfinite(value) or Decimal(text) != Decimal(repr(value)):
+        return InexactNumber(value)
+    return value
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object, refusing a name given twice: parsers disagree on which one counts (I-JSON,
+    which RFC 8785 builds on, forbids it), so a second `org_id` must not quietly win."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise json.JSONDecodeError(_DUPLICATE_NAME, "", 0)
+    return value
+
+
 def json_object_loads(text: str | bytes | bytearray) -> dict[str, Any]:
     """Parse a request body that must be a JSON object.
 
     Python's NaN/Infinity extensions are refused (they are not JSON), and so is any other
     top-level value: Powertools would otherwise validate a list's first element as if it
-    were the body.
+    were the body. An integer longer than Python converts (4,300 digits) makes the body
+    unparsable: JSONDecodeError like any other malformed body, so a 400.
     """
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(
+            text, parse_constant=_reject_constant, parse_float=_parse_float, object_pairs_hook=_unique_names
+        )
     except RecursionError as exc:  # nesting deep enough to exhaust the parser's stack
         raise json.JSONDecodeError(_TOO_DEEP, str(text), 0) from exc
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # int() past sys.get_int_max_str_digits()
+        raise json.JSONDecodeError(_BAD_NUMBER, str(text), 0) from exc
     if not isinstance(value, dict):
         raise json.JSONDecodeError(_NOT_AN_OBJECT, str(text), 0)
     return value
@@ -95,14 +133,26 @@ def error_response(status: HTTPStatus, message: str, errors: Iterable[tuple[str,
 
 
 def field_path(loc: Sequence[str | int]) -> str:
-    """`("body", "events", 3, "actor", "id")` → `events[3].actor.id`."""
+    """`("body", "events", 3, "actor", "id")` → `events[3].actor.id`. A name past
+    MAX_FIELD_NAME characters (an unknown field can be called anything) is cut short."""
     parts = list(loc[1:] if loc and loc[0] in _LOCATIONS else loc)
     if loc and loc[0] == "header" and parts:
-        return _HEADER_NAMES.get(str(parts[0]).lower(), str(parts[0]))
+        return _HEADER_NAMES.get(str(parts[0]).lower(), _shortened(str(parts[0])))
     path = ""
     for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        path += f"[{part}]" if isinstance(part, int) else (f".{_shortened(part)}" if path else _shortened(part))
     return path or "body"
+
+
+def _shortened(name: str) -> str:
+    return name if len(name) <= MAX_FIELD_NAME else f"{name[: MAX_FIELD_NAME - 1]}…"
+
+
+def _counted(message: str, errors: Sequence[Any]) -> str:
+    """The summary, saying how many errors there were when not all are listed."""
+    if len(errors) <= MAX_LISTED_ERRORS:
+        return message
+    return f"{message}: {len(errors)} errors, the first {MAX_LISTED_ERRORS} listed"
 
 
 class SingleOriginCors(CORSConfig):
@@ -138,7 +188,12 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
     """An APIGatewayRestResolver with validation and the project's error answers;
     `rejected_metric` counts the events (or requests) refused as invalid; `cors` for
     routes a browser calls."""
-    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_object_loads, cors=cors)
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        json_body_deserializer=json_object_loads,
+        serializer=partial(body_json, encoder=Encoder),
+        cors=cors,
+    )
 
     def _invalid_request(error: RequestValidationError) -> Response[Any]:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=_events_in(app))
@@ -153,13 +208,13 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
         for item in details:
             if item["type"] == "json_invalid":
                 reason = item.get("ctx", {}).get("error")
-                problem = reason if reason in (_NOT_AN_OBJECT, _TOO_DEEP) else "is not valid JSON"
+                problem = reason if reason in _OWN_PROBLEMS else "is not valid JSON"
                 return error_response(HTTPStatus.BAD_REQUEST, f"Request body {problem}", [("body", problem)])
-        errors = [(field_path(item["loc"]), _message(item)) for item in details]
+        errors = [(field_path(item["loc"]), _message(item)) for item in details[:MAX_LISTED_ERRORS]]
         if malformed:
             where = {"query": "Invalid query parameters", "header": "Invalid header"}.get(details[0]["loc"][0])
-            return error_response(HTTPStatus.BAD_REQUEST, where or "Malformed request", errors)
-        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "Validation failed", errors)
+            return error_response(HTTPStatus.BAD_REQUEST, _counted(where or "Malformed request", details), errors)
+        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, _counted("Validation failed", details), errors)
 
     def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response[Any]:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
@@ -176,11 +231,11 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
 
     def _invalid_parameter(error: InvalidParameter) -> Response[Any]:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
-        return error_response(HTTPStatus.BAD_REQUEST, error.title, [(error.field, str(error))])
+        return error_response(HTTPStatus.BAD_REQUEST, error.title, [(_shortened(error.field), str(error))])
 
-    def _no_organisation(_: NoOrganisation) -> Response[Any]:
-        logger.warning("Request without an organisation in its authorizer context: refused")
-        return error_response(HTTPStatus.FORBIDDEN, "Forbidden: no organisation in the authorizer context")
+    def _not_an_admin(error: NotAnAdmin) -> Response[Any]:
+        logger.warning("Request without an ORG Admin's authorizer context: refused", extra={"reason": str(error)})
+        return error_response(HTTPStatus.FORBIDDEN, "Forbidden: this route is for ORG Admins")
 
     def _contention(error: WriteContention) -> Response[Any]:
         logger.warning("Write cancelled by concurrent writes", extra={"reason": str(error)})
@@ -197,7 +252,7 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(ValueError)(_unparseable_form)
     app.exception_handler(InvalidParameter)(_invalid_parameter)  # InvalidCursor included
-    app.exception_handler(NoOrganisation)(_no_organisation)
+    app.exception_handler(NotAnAdmin)(_not_an_admin)
     app.exception_handler(WriteContention)(_contention)
     app.exception_handler(StoreUnavailable)(_store_unavailable)
     return app
@@ -208,13 +263,14 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> LambdaHandler:
     Gateway request id (the event itself is never logged), tracing, and metrics flushed
     once per invocation."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return lambda_handler
+    # Neither the answer (a page of the log) nor an exception goes into the trace.
+    traced: LambdaHandler = tracer.capture_lambda_handler(lambda_handler, capture_response=False, capture_error=False)
+    entry: LambdaHandler = logger.inject_lambda_context(traced, correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    return entry
 
 
 def _unavailable(message: str) -> Response[Any]:

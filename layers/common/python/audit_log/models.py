@@ -7,6 +7,7 @@ event always fits in a DynamoDB item with room to spare; the README lists them.
 
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ EventType = Annotated[
     StringConstraints(max_length=64),
     _Matching(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+", "resource.action in lower case, e.g. user.login"),
 ]
+
+
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 DisplayName = Annotated[str, StringConstraints(max_length=256)]
 # Printable ASCII, as an HTTP header value can carry it.
@@ -80,11 +83,21 @@ def _check_email(value: str) -> str:
     return value
 
 
+MAX_IP_ADDRESS_LENGTH = 45  # the longest text form: an IPv4-mapped IPv6 address
+
+
+_NOT_AN_ADDRESS = "must be an IPv4 or IPv6 address (at most 45 characters, no zone id)"
+
+
 def _check_ip(value: str) -> str:
+    """An address only: Python also accepts an IPv6 zone id (`fe80::1%eth0`), free text of
+    any length that names an interface on the sender's host, not part of the address."""
+    if len(value) > MAX_IP_ADDRESS_LENGTH or "%" in value:
+        raise ValueError(_NOT_AN_ADDRESS)
     try:
         ipaddress.ip_address(value)
     except ValueError as exc:
-        raise ValueError("must be an IPv4 or IPv6 address") from exc
+        raise ValueError(_NOT_AN_ADDRESS) from exc
     return value
 
 
@@ -99,20 +112,45 @@ def _check_occurred_at(value: str) -> str:
     return value
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of a JSON value, iteratively (recursion is what deep input attacks)."""
-    deepest, stack = 0, [(value, 1)]
+# The integers an IEEE 754 double holds exactly, each with one neighbour on either side:
+# what RFC 8785 (and every JavaScript reader) can carry without changing the value.
+MAX_EXACT_INTEGER = 2**53 - 1
+
+
+class InexactNumber(float):
+    """A JSON number that parsing would silently change: one whose double is another
+    number (`9007199254740993.0`, `1.0000000000000001`, `1e-400`) or none (`1e400`). It
+    parses, so the body is well-formed; `details` refuses it (422) rather than store a
+    number other than the one sent."""
+
+
+def _depth_and_exact_numbers(value: Any) -> tuple[int, bool]:
+    """Nesting depth of a JSON value, and whether every number in it is an exact double;
+    iteratively (recursion is what deep input attacks)."""
+    deepest, exact, stack = 0, True, [(value, 1)]
     while stack:
         node, level = stack.pop()
         if isinstance(node, dict | list):
             deepest = max(deepest, level)
             stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
+        elif isinstance(node, bool):
+            continue
+        elif isinstance(node, int):
+            exact = exact and -MAX_EXACT_INTEGER <= node <= MAX_EXACT_INTEGER
+        elif isinstance(node, float):
+            exact = exact and not isinstance(node, InexactNumber) and math.isfinite(node)
+    return deepest, exact
 
 
 def _check_details(value: dict[str, Any]) -> dict[str, Any]:
-    if _depth(value) > MAX_DETAILS_DEPTH:
+    depth, exact = _depth_and_exact_numbers(value)
+    if depth > MAX_DETAILS_DEPTH:
         raise ValueError(f"must not nest objects or lists more than {MAX_DETAILS_DEPTH} levels deep")
+    if not exact:
+        raise ValueError(
+            "must hold only numbers an IEEE 754 double represents exactly as sent: integers within "
+            "±(2^53-1), no digits beyond a double's precision, no overflow or underflow"
+        )
     try:
         size = len(canonical_json(value).encode())
     except UnicodeEncodeError as exc:  # a lone surrogate (`"\ud800"`) is valid JSON but not text
@@ -144,9 +182,12 @@ class _NullMeans:
 
 
 Email = Annotated[
-    str, StringConstraints(max_length=320), AfterValidator(_check_email), Field(json_schema_extra={"format": "email"})
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(_check_email),
+    Field(json_schema_extra={"format": "email"}),
 ]
-IpAddress = Annotated[str, AfterValidator(_check_ip)]
+IpAddress = Annotated[str, AfterValidator(_check_ip), Field(json_schema_extra={"maxLength": MAX_IP_ADDRESS_LENGTH})]
 _DATE_TIME = Field(json_schema_extra={"format": "date-time"})
 OccurredAt = Annotated[str, AfterValidator(_check_occurred_at), _DATE_TIME]
 Rfc3339 = Annotated[str, AfterValidator(_check_rfc3339), _DATE_TIME]

@@ -9,6 +9,7 @@ from audit_log import events_table
 from audit_log.cursors import decode_cursor, encode_cursor
 from audit_log.errors import InvalidParameter
 from audit_log.models import ActorOut, ContextOut, EventOut, LogPage, TargetOut
+from audit_log.response_size import ENVELOPE_BYTES, MAX_LAMBDA_RESPONSE_BYTES, payload_bytes
 from audit_log.timestamps import ceil_to_ms, parse_rfc3339
 
 
@@ -67,7 +68,8 @@ def read_page(
 
     One item more than `limit` is asked for, so the last page says it is the last
     (`next_cursor` null) instead of leaving the caller an empty page to fetch. A filtered
-    page (type + actor) that used up its read budget is shorter, with a cursor.
+    page (type + actor) that used up its read budget is shorter, with a cursor; so is a
+    page of events large enough to exceed what Lambda can return.
     """
     digest = filters.digest()
     after = decode_cursor(cursor_secret, org_id, digest, cursor) if cursor is not None else None
@@ -80,7 +82,22 @@ def read_page(
         after_sort_key=after,
         count=limit + 1,
     )
-    page = result.items[:limit]
-    resume_after = page[-1]["sk"] if len(result.items) > limit else result.resume_after
+    items = result.items[:limit]
+    events = _within_response_limit([event_out(item) for item in items])
+    if len(events) < len(items):  # cut short by size: resume after the last event served
+        resume_after: str | None = items[len(events) - 1]["sk"]
+    else:
+        resume_after = items[-1]["sk"] if len(result.items) > limit else result.resume_after
     next_cursor = encode_cursor(cursor_secret, org_id, digest, resume_after) if resume_after else None
-    return LogPage(events=[event_out(item) for item in page], next_cursor=next_cursor)
+    return LogPage(events=events, next_cursor=next_cursor)
+
+
+def _within_response_limit(events: list[EventOut]) -> list[EventOut]:
+    """The leading events whose answer Lambda can still return (at least one: a single
+    event at every field limit is about 130 KB in the response)."""
+    budget = MAX_LAMBDA_RESPONSE_BYTES - ENVELOPE_BYTES
+    for count, event in enumerate(events):
+        budget -= payload_bytes(event.model_dump(mode="json"))
+        if budget < 0 and count:
+            return events[:count]
+    return events

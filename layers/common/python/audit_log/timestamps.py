@@ -19,7 +19,11 @@ def parse_rfc3339(value: str) -> datetime:
     if not _RFC3339.match(value):
         raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2026-11-26T09:15:02.120Z")
     try:
-        return datetime.fromisoformat(value.upper()).astimezone(UTC)
+        parsed = datetime.fromisoformat(value.upper())
+    except ValueError as exc:  # month 13, February 30th, hour 25: its message quotes the value
+        raise ValueError("must be a real date and time, e.g. 2026-11-26T09:15:02.120Z") from exc
+    try:
+        return parsed.astimezone(UTC)
     except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 falls before year 1
         raise ValueError("is outside the range of representable times") from exc
 
