@@ -74,10 +74,12 @@ build: $(STAMP)
 bench: $(STAMP)
 	PYTHONPATH=layers/common/python:. $(BIN)/python -m bench.run
 
-# A development token for the local stack: make token ORG=org_acme ROLE=admin USER=usr_ada
+# A development token for the local stack: make token ORG=org_acme ROLE=admin [USER=usr_ada].
+# USER counts only when given on the command line: the environment's USER is the login name.
 token: $(STAMP)
 	@test -n "$(ORG)" && test -n "$(ROLE)" || { echo "usage: make token ORG=<org_id> ROLE=admin|member [USER=<user id>]" >&2; exit 2; }
-	@$(BIN)/python -m devtools.dev_tokens token --org "$(ORG)" --role "$(ROLE)" --user "$(USER)"
+	@PYTHONPATH=layers/common/python:. $(BIN)/python -m devtools.dev_tokens token --org "$(ORG)" --role "$(ROLE)" \
+		$(if $(filter command line,$(origin USER)),--user "$(USER)")
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

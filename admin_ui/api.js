@@ -18,16 +18,28 @@ export function useToken(token) {
   sessionStorage.setItem(TOKEN_KEY, token.trim());
 }
 
+/** Forget the tab's token (it was refused, or the user wants to use another). */
+export function forgetToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
 export class ApiError extends Error {
   constructor(status, message) {
     super(message);
     this.status = status;
   }
 
-  /** The authorizer's explicit Deny (an ORG Member), not any other 403 (a wrong path
-   *  answers "Missing Authentication Token" with 403 too). */
+  /** The authorizer's explicit Deny (an ORG Member), or query_log's own refusal of a
+   *  caller who is not an ORG Admin; not any other 403 (a wrong path answers "Missing
+   *  Authentication Token" with 403 too). */
   get isNotAnAdmin() {
-    return this.status === 403 && /not authorized/i.test(this.message);
+    return this.status === 403 && /not authorized|for ORG Admins/i.test(this.message);
+  }
+
+  /** Whether sending the same request again can succeed: the service could not be
+   *  reached, was throttled or failed (5xx). A 400 or 422 will be refused again. */
+  get isRetryable() {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
   }
 }
 

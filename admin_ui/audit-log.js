@@ -1,5 +1,5 @@
 // The Audit Log page: filters in the URL, a table newest first, "Load more" by cursor.
-import { ApiError, currentToken, fetchPage, useToken } from "./api.js";
+import { ApiError, currentToken, fetchPage, forgetToken, useToken } from "./api.js";
 import { actorLabel, endOfDay, localTime, startOfDay, utcTime } from "./format.js";
 
 const KNOWN_TYPES = [
@@ -178,8 +178,19 @@ function handleFailure(error) {
     return;
   }
   $("error-detail").textContent = error.message;
+  // "Try again" only where a retry can succeed; signing in again is always offered (under
+  // `make local` a refused token is sam local's 502, not API Gateway's 401).
+  $("retry").hidden = !(error instanceof ApiError && error.isRetryable);
   setStatus("The Audit Log could not be loaded.");
   showOnly("error");
+}
+
+function showSignIn() {
+  forgetToken();
+  setStatus("Sign in to see the Audit Log.");
+  showOnly("sign-in");
+  $("token").value = "";
+  $("sign-in").focus();
 }
 
 function shownCount() {
@@ -269,6 +280,7 @@ form.addEventListener("submit", (submitted) => {
 });
 $("clear").addEventListener("click", () => navigate({}));
 $("retry").addEventListener("click", () => load(true));
+$("sign-in-again").addEventListener("click", showSignIn);
 more.addEventListener("click", loadMore);
 $("token-form").addEventListener("submit", (submitted) => {
   submitted.preventDefault();

@@ -5,7 +5,12 @@ committed). The local stack's authorizer gets the matching JWKS through JWKS_JSO
 the issuer and audience are the template's own defaults, so a token printed here is
 accepted by `make local` and by nothing deployed.
 
-    python -m devtools.dev_tokens token --org org_acme --role admin --user usr_ada
+Tokens are valid by construction: an organisation id, role or user id the authorizer
+would refuse is refused here, saying why, instead of printing a token that fails later
+(sam local answers a refused token with 502, which says nothing). Without a user, the
+token speaks for the demo organisation's admin (or, for a member token, its second user).
+
+    python -m devtools.dev_tokens token --org org_acme --role admin [--user usr_ada]
     python -m devtools.dev_tokens jwks
 """
 
@@ -21,11 +26,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from audit_log.org_ids import is_org_id
 from devtools.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_PATH = ROOT / ".local" / "dev-jwt" / "private.pem"
 KID = "audit-log-dev-1"
+ROLES = ("admin", "member")
+FALLBACK_USER = "usr_dev"
+
+
+class InvalidToken(ValueError):
+    """A token the local authorizer would refuse: not printed."""
 
 
 @cache
@@ -54,6 +66,28 @@ def jwks(path: Path = KEY_PATH) -> dict[str, Any]:
     return {"keys": [{**public, "kid": KID, "alg": "RS256", "use": "sig"}]}
 
 
+def default_user(org_id: str, role: str) -> str:
+    """The demo organisation's admin for an admin token, its second user for a member's;
+    FALLBACK_USER for an organisation the demo data does not have."""
+    from devtools.demo_data import ORGS
+
+    users = ORGS.get(org_id)
+    if not users:
+        return FALLBACK_USER
+    return users[0][0] if role == "admin" else users[1][0]
+
+
+def check_claims(org_id: str, role: str, user_id: str) -> None:
+    """InvalidToken unless the authorizer accepts these claims (and the role is one the
+    contract names)."""
+    if not is_org_id(org_id):
+        raise InvalidToken(f"ORG must be 1-128 of A-Z a-z 0-9 _ - . : (got {len(org_id)} characters)")
+    if role not in ROLES:
+        raise InvalidToken("ROLE must be admin or member")
+    if not user_id.strip():
+        raise InvalidToken("USER must not be empty")
+
+
 def token(
     org_id: str,
     role: str,
@@ -64,6 +98,7 @@ def token(
     ttl_seconds: int = 12 * 3600,
     path: Path = KEY_PATH,
 ) -> str:
+    check_claims(org_id, role, user_id)
     now = int(time.time())
     claims = {
         "iss": template_default("JwtIssuer"),
@@ -94,23 +129,28 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("token", help="print a signed development token")
     make.add_argument("--org", required=True)
-    make.add_argument("--role", required=True, choices=["admin", "member"])
-    make.add_argument("--user", required=True)
+    make.add_argument("--role", required=True, choices=ROLES)
+    make.add_argument("--user", help="the user id (sub); default: the demo organisation's admin, or its member")
     make.add_argument("--email")
     make.add_argument("--name")
     make.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12 h)")
     commands.add_parser("jwks", help="print the JWKS for JWKS_JSON")
     event = commands.add_parser("authorizer-event", help="print a TOKEN authorizer event, for sam local invoke")
     event.add_argument("--org", required=True)
-    event.add_argument("--role", required=True, choices=["admin", "member"])
-    event.add_argument("--user", required=True)
+    event.add_argument("--role", required=True, choices=ROLES)
+    event.add_argument("--user")
     args = parser.parse_args()
-    if args.command == "token":
-        out = token(args.org, args.role, args.user, email=args.email, name=args.name, ttl_seconds=args.ttl)
-    elif args.command == "authorizer-event":
-        out = json.dumps(authorizer_event(f"Bearer {token(args.org, args.role, args.user)}"), indent=2)
-    else:
-        out = json.dumps(jwks(), separators=(",", ":"))
+    try:
+        if args.command == "jwks":
+            out = json.dumps(jwks(), separators=(",", ":"))
+        else:
+            user = args.user if args.user is not None else default_user(args.org, args.role)
+            if args.command == "token":
+                out = token(args.org, args.role, user, email=args.email, name=args.name, ttl_seconds=args.ttl)
+            else:
+                out = json.dumps(authorizer_event(f"Bearer {token(args.org, args.role, user)}"), indent=2)
+    except InvalidToken as invalid:
+        parser.exit(2, f"no token: {invalid}\n")
     print(out)
 
 

@@ -228,6 +228,32 @@ def test_without_a_token_the_page_asks_to_sign_in(page: Any, local_api: LocalApi
     assert page.locator("#log").is_hidden()
 
 
+def test_a_refused_token_leads_back_to_sign_in_and_a_valid_one_shows_the_log(
+    page: Any, local_api: LocalApi, seeded: dict[str, Any]
+) -> None:
+    forged = seeded["admin"][:-4] + ("AAAA" if not seeded["admin"].endswith("AAAA") else "BBBB")
+    open_as(page, local_api, forged)
+
+    # API Gateway answers a refused token with 401 (the sign-in panel); sam local with 502,
+    # an error whose panel leads back to signing in.
+    page.locator("#error:not([hidden]), #sign-in:not([hidden])").first.wait_for()
+    if page.locator("#error").is_visible():
+        page.get_by_role("button", name="Sign in with another token").click()
+    page.get_by_role("heading", name="Sign in to see the Audit Log").wait_for()
+    page.get_by_label("Or paste an access token").fill(seeded["admin"])
+    page.get_by_role("button", name="Use this token").click()
+    wait_for_rows(page, 50)
+
+
+def test_a_request_the_api_refuses_offers_no_retry(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
+    open_as(page, local_api, seeded["admin"], "?event_type=Not-A-Type")  # the API answers 400
+
+    page.get_by_role("heading", name="The Audit Log could not be loaded").wait_for()
+    assert "event_type" in page.locator("#error-detail").inner_text()
+    assert page.get_by_role("button", name="Try again").is_hidden()
+    assert page.get_by_role("button", name="Sign in with another token").is_visible()
+
+
 def test_the_page_is_readable_at_320_pixels(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
     page.set_viewport_size({"width": 320, "height": 800})
     open_as(page, local_api, seeded["admin"])
