@@ -1,4 +1,4 @@
-"""`make bench`: what the service costs and how fast it answers (issue 7).
+"""`make bench`: what the service costs and how fast it answers.
 
 Importing this package fixes the environment every section shares before any of them
 imports the layer: Powertools reads its POWERTOOLS_* variables when the layer's logger,

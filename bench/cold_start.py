@@ -110,8 +110,8 @@ TARGETS = {
     "record_event" + NO_LAYER_BYTECODE: Target("record_event", layer_bytecode=False),
     "query_log" + NO_LAYER_BYTECODE: Target("query_log", layer_bytecode=False),
 }
-RUNS = 12  # rounds measured (at least 10, issue 7), after one warm-up round
-# Goal: import-and-init time as a multiple of the baseline's (issue 7).
+RUNS = 12  # rounds measured (at least 10, for a stable median), after one warm-up round
+# Goal: import-and-init time as a multiple of the baseline's.
 GOALS = {"authorizer": 0.5, "record_event": 1.4, "query_log": 1.4}
 
 # Runs a round's children one after another and prints their outputs as one JSON list; it

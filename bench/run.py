@@ -1,4 +1,4 @@
-"""`make bench`: measure what the service costs and how fast it answers (issue 7), and
+"""`make bench`: measure what the service costs and how fast it answers, and
 write bench/results.md and bench/latency.png.
 
 1. Cold start per function vs a boto3-client-only process (bench/cold_start.py).

@@ -66,7 +66,7 @@ def test_events_table_keys_give_newest_first_per_organisation() -> None:
     ]
     indexes = {gsi["IndexName"]: gsi for gsi in properties["GlobalSecondaryIndexes"]}
     # One index per single filter; type + actor reads the actor's index and filters (each
-    # index costs a write unit per event: the write-cost goal of issue 7 allows two).
+    # index costs a write unit per event: the write-cost goal allows two).
     assert set(indexes) == {"by_event_type", "by_actor"}
     for gsi in indexes.values():
         assert gsi["KeySchema"][1] == {"AttributeName": "sk", "KeyType": "RANGE"}, "GSIs keep time order"

@@ -2,7 +2,7 @@
 
 Unknown fields are errors (typos must not silently drop data), and strings are never
 coerced from numbers or booleans. Lengths DESIGN.md leaves open are capped so that one
-event always fits in a DynamoDB item with room to spare; the README lists them.
+event always fits in a DynamoDB item with room to spare; docs/api.md lists them.
 """
 
 import ipaddress
@@ -68,8 +68,6 @@ EventType = Annotated[
     StringConstraints(max_length=64),
     _Matching(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+", "resource.action in lower case, e.g. user.login"),
 ]
-
-
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 DisplayName = Annotated[str, StringConstraints(max_length=256)]
 # Printable ASCII, as an HTTP header value can carry it.
@@ -84,8 +82,6 @@ def _check_email(value: str) -> str:
 
 
 MAX_IP_ADDRESS_LENGTH = 45  # the longest text form: an IPv4-mapped IPv6 address
-
-
 _NOT_AN_ADDRESS = "must be an IPv4 or IPv6 address (at most 45 characters, no zone id)"
 
 
@@ -182,10 +178,7 @@ class _NullMeans:
 
 
 Email = Annotated[
-    str,
-    StringConstraints(max_length=320),
-    AfterValidator(_check_email),
-    Field(json_schema_extra={"format": "email"}),
+    str, StringConstraints(max_length=320), AfterValidator(_check_email), Field(json_schema_extra={"format": "email"})
 ]
 IpAddress = Annotated[str, AfterValidator(_check_ip), Field(json_schema_extra={"maxLength": MAX_IP_ADDRESS_LENGTH})]
 _DATE_TIME = Field(json_schema_extra={"format": "date-time"})
