@@ -138,3 +138,27 @@ def test_an_entry_is_the_rfc8785_form_of_the_event_as_served(post: Any, get: Any
     assert b'"details":{"a":"\xc3\xa9","b":1,"n":[100000000000000000000,1e+21,0.1],"z":null}' in entry
     assert entry.startswith(b'{"actor":{"email":"ada@example.com","id":"usr_1","name":"Ada Lovelace","type":"user"},')
     assert event_leaf_hash(served) == leaf_hash(entry)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        TreeHead("audit-log.local/x/org\x00a", 1, ROOT, "2026-11-26T09:15:02.120Z"),  # a control character
+        TreeHead("\ufeffaudit-log.local/x/org_a", 1, ROOT, "2026-11-26T09:15:02.120Z"),  # a BOM
+        TreeHead("audit-log.local/x/org_a", 5.0, ROOT, "2026-11-26T09:15:02.120Z"),  # type: ignore[arg-type]
+        TreeHead("audit-log.local/x/org_a", True, ROOT, "2026-11-26T09:15:02.120Z"),
+        TreeHead("audit-log.local/x/org_a", 1, ROOT, "\uff12026-11-26T09:15:02.120Z"),  # a full-width digit
+        TreeHead("audit-log.local/x/org_a", 1, ROOT, "2026-13-99T99:99:99.000Z"),
+    ],
+)
+def test_no_body_is_written_for_a_head_no_checkpoint_may_state(head: TreeHead) -> None:
+    with pytest.raises(ValueError, match=r"origin|size|timestamp"):
+        checkpoint_body(head)
+
+
+def test_a_root_line_that_is_not_ascii_is_not_a_checkpoint() -> None:
+    body = checkpoint_body(HEAD).split("\n")
+    body[2] = "é" * 44
+
+    with pytest.raises(InvalidCheckpoint):
+        parse_body("\n".join(body))

@@ -211,3 +211,12 @@ def test_an_independent_implementation_agrees_on_every_root_and_path_and_our_pro
         for old in range(size + 1):
             old_root = theirs.get_root(old) if old else EMPTY_ROOT
             verify_consistency(old, size, old_root, their_root, consistency_proof(old, size, ours))
+
+
+@pytest.mark.parametrize(
+    ("index", "size", "path"),
+    [(0.0, 1, []), (True, 2, [TREE(0, 0)]), (0, 1.0, []), ("0", 1, []), (0, 2, None), (0, 2, iter([TREE(0, 1)]))],
+)
+def test_a_proof_is_about_integers_and_a_list_of_hashes(index: object, size: object, path: object) -> None:
+    with pytest.raises(InvalidProof):
+        verify_inclusion(index, size, TREE(0, 0), path, TREE(0, 0))  # type: ignore[arg-type]

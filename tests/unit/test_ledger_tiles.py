@@ -86,3 +86,16 @@ def test_a_proof_reads_few_tiles() -> None:
     tiles = TileHashes(size, store.read_tile)
     consistency_proof(40_000, size, tiles)
     assert tiles.fetches <= 4
+
+
+def test_a_short_tile_read_is_an_error_not_a_wrong_hash() -> None:
+    store, _ = grown(leaves(8), [8])
+    short = TileHashes(8, lambda level, index, width: store.read_tile(level, index, 2)[: 2 * HASH_SIZE])
+
+    with pytest.raises(ValueError, match="fewer than"):
+        short(2, 0)
+
+
+def test_leaves_are_32_byte_hashes() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        append(0, [b"x" * 31, b"y" * 33], SegmentStore().read_tile)

@@ -12,14 +12,14 @@ one tree head has one body and one signature input.
 """
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from audit_log.ledger.hashing import HASH_SIZE
 
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
-_TIMESTAMP = re.compile(r"timestamp (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)")
+_TIMESTAMP = re.compile(r"timestamp ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z)")
 
 
 class InvalidCheckpoint(ValueError):
@@ -35,16 +35,23 @@ class TreeHead:
 
 
 def checkpoint_body(head: TreeHead) -> str:
-    if not head.origin or any(c.isspace() for c in head.origin) or "+" in head.origin:
-        raise ValueError("an origin is non-empty, without spaces or '+'")
-    if (
-        not 0 <= head.size < 2**64
-        or len(head.root_hash) != HASH_SIZE
-        or not _TIMESTAMP.fullmatch(f"timestamp {head.timestamp}")
-    ):
-        raise ValueError("a tree head has a size within 0..2^64-1, a 32-byte root and a UTC millisecond timestamp")
+    """The note text of `head`; ValueError for a head no checkpoint may state."""
+    if not head.origin.isprintable() or any(c.isspace() or c == "+" for c in head.origin) or not head.origin:
+        raise ValueError("an origin is non-empty printable text, without spaces or '+'")
+    if type(head.size) is not int or not 0 <= head.size < 2**64 or len(head.root_hash) != HASH_SIZE:
+        raise ValueError("a tree head has a size within 0..2^64-1 and a 32-byte root")
+    if not _TIMESTAMP.fullmatch(f"timestamp {head.timestamp}") or not _is_real_time(head.timestamp):
+        raise ValueError("a tree head's timestamp is UTC with milliseconds, e.g. 2026-11-26T09:15:02.120Z")
     root = base64.b64encode(head.root_hash).decode()
     return f"{head.origin}\n{head.size}\n{root}\ntimestamp {head.timestamp}\n"
+
+
+def _is_real_time(timestamp: str) -> bool:
+    try:
+        datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
 
 
 def parse_body(body: str) -> TreeHead:
@@ -59,7 +66,7 @@ def parse_body(body: str) -> TreeHead:
         raise InvalidCheckpoint("the tree size is a decimal number without leading zeros")
     try:
         root_hash = base64.b64decode(root, validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or text that is not ASCII
         raise InvalidCheckpoint("the root hash is standard base64") from exc
     timestamp = _TIMESTAMP.fullmatch(extension)
     if len(root_hash) != HASH_SIZE or timestamp is None:

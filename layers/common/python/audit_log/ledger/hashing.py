@@ -19,9 +19,11 @@ from collections.abc import Callable, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
-# A tree of at most 2^64 leaves needs at most 64 hashes in an inclusion path and 128 in a
-# consistency proof; anything longer is not a proof.
-MAX_TREE_SIZE = 2**64
+# Tree sizes are uint64 (as in a checkpoint); such a tree needs at most 64 hashes in an
+# inclusion path and 65 in a consistency proof: anything longer is not a proof.
+MAX_TREE_SIZE = 2**64 - 1
+_MAX_PATH = 64
+_MAX_CONSISTENCY = 65
 
 SubtreeHashes = Callable[[int, int], bytes]
 
@@ -63,6 +65,7 @@ def root(size: int, read: SubtreeHashes) -> bytes:
 def inclusion_path(index: int, size: int, read: SubtreeHashes) -> list[bytes]:
     """RFC 9162 PATH(index, D[size]), from the leaf's sibling up to the root's child."""
     _check_size(size)
+    _check_numbers(index)
     if not 0 <= index < size:
         raise ValueError("index must be within the tree")
     path: list[bytes] = []
@@ -81,6 +84,7 @@ def inclusion_path(index: int, size: int, read: SubtreeHashes) -> list[bytes]:
 def consistency_proof(old_size: int, new_size: int, read: SubtreeHashes) -> list[bytes]:
     """RFC 9162 PROOF(old_size, D[new_size]); empty when old_size is 0 or new_size."""
     _check_size(new_size)
+    _check_numbers(old_size)
     if not 0 <= old_size <= new_size:
         raise ValueError("old_size must be within 0..new_size")
     if old_size in (0, new_size):
@@ -104,9 +108,10 @@ def consistency_proof(old_size: int, new_size: int, read: SubtreeHashes) -> list
 def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], expected_root: bytes) -> None:
     """InvalidProof unless `path` proves leaf hash `leaf` at `index` of the tree of
     `size` leaves whose root is `expected_root` (RFC 9162 §2.1.3.2)."""
+    _check_numbers(index, size)
+    if not 0 <= index < size <= MAX_TREE_SIZE or not isinstance(path, list | tuple) or len(path) > _MAX_PATH:
+        raise InvalidProof("the index is not within the tree, or the path is not a list short enough for it")
     _check_hashes([leaf, expected_root, *path])
-    if not 0 <= index < size <= MAX_TREE_SIZE or len(path) > 64:
-        raise InvalidProof("the index is not within the tree, or the path is too long for it")
     fn, sn, r = index, size - 1, leaf
     for p in path:
         if sn == 0:
@@ -126,9 +131,14 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
     """InvalidProof unless `proof` shows the tree of `new_size` leaves (root `new_root`)
     extends the tree of `old_size` leaves (root `old_root`): RFC 9162 §2.1.4.2, with its
     edge cases (0 and equal sizes) made explicit."""
+    _check_numbers(old_size, new_size)
+    if (
+        not 0 <= old_size <= new_size <= MAX_TREE_SIZE
+        or not isinstance(proof, list | tuple)
+        or len(proof) > _MAX_CONSISTENCY
+    ):
+        raise InvalidProof("the sizes are not in order, or the proof is not a list short enough for them")
     _check_hashes([old_root, new_root, *proof])
-    if not 0 <= old_size <= new_size <= MAX_TREE_SIZE or len(proof) > 128:
-        raise InvalidProof("the sizes are not in order, or the proof is too long for them")
     if old_size == new_size or old_size == 0:
         if proof:
             raise InvalidProof("the proof must be empty between these sizes")
@@ -174,8 +184,15 @@ class LeafList:
 
 
 def _check_size(size: int) -> None:
+    _check_numbers(size)
     if not 0 <= size <= MAX_TREE_SIZE:
-        raise ValueError("a tree size is within 0..2^64")
+        raise ValueError("a tree size is within 0..2^64-1")
+
+
+def _check_numbers(*values: object) -> None:
+    """Sizes and indexes are ints (not floats, not bools): 0.0 must not pass for 0."""
+    if any(type(value) is not int for value in values):
+        raise InvalidProof("sizes and indexes are integers")
 
 
 def _check_hashes(hashes: Sequence[bytes]) -> None:

@@ -3,7 +3,9 @@ KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY) that never leaves KMS, and check
 its public key anywhere, offline.
 
 A key is named by `key_id`: the hex SHA-256 of its DER SubjectPublicKeyInfo, so anyone
-holding the public key computes the same name without asking the service.
+holding the public key computes the same name without asking the service. ECDSA
+signatures are malleable (s and n - s both verify): a checkpoint is named by its body,
+never by its signature bytes.
 """
 
 import hashlib

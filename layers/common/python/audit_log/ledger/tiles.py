@@ -1,8 +1,8 @@
 """The tree's hashes in tiles, as C2SP tlog-tiles lays them out (tile height 8): the tile
 at level L, index N holds the hashes of the tree's level-8L nodes N·256 … N·256+W-1, W
 being 256 once the tile is full. Only those rows are kept; any node between two tile
-levels is the hash of a run of at most 128 hashes of one tile, so a proof in a tree of a
-million leaves reads at most three tiles per level of proof (level 0, 1 and 2).
+levels is the hash of a run of at most 128 hashes of one tile, so a proof reads a few
+tiles rather than the tree (4 at most in the tests' tree of 70,001 leaves).
 
 Appending leaves yields `Segment`s: hashes added to one tile at an offset, never
 changing a hash already there. Storage keeps them as items written once; a tile is the
@@ -28,10 +28,6 @@ class Segment:
     index: int  # tile index within its level
     start: int  # offset of the first hash within the tile
     hashes: bytes  # concatenated 32-byte hashes
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.hashes) // HASH_SIZE
 
 
 def tile_width(level: int, index: int, size: int) -> int:
@@ -65,12 +61,15 @@ class TileHashes:
     def _tile(self, level: int, index: int) -> list[bytes]:
         if (level, index) not in self._tiles:
             width = tile_width(level, index, self.size)
-            self._tiles[(level, index)] = _split(self._read_tile(level, index, width)[: width * HASH_SIZE])
+            data = self._read_tile(level, index, width)
+            if len(data) < width * HASH_SIZE:  # a short read must never become a wrong root
+                raise ValueError(f"tile {level}/{index} holds fewer than the {width} hashes of this tree size")
+            self._tiles[(level, index)] = _split(data[: width * HASH_SIZE])
             self.fetches += 1
         return self._tiles[(level, index)]
 
     def __call__(self, level: int, index: int) -> bytes:
-        if (index + 1) << level > self.size:
+        if level < 0 or index < 0 or (index + 1) << level > self.size:
             raise ValueError("not a complete subtree of this tree size")
         tile_level, sublevel = divmod(level, TILE_HEIGHT)
         first = index << sublevel  # its first node on the tile's row
@@ -84,19 +83,21 @@ def append(old_size: int, leaves: Sequence[bytes], read_tile: TileReader) -> lis
     leaves adds: the leaves on level 0, then on each level above the roots of the tiles
     below that this append fills. `read_tile` reads the old tree's tiles (only those the
     append completes are read, for the hashes they held before it)."""
+    if any(len(leaf) != HASH_SIZE for leaf in leaves):
+        raise ValueError("every leaf hash is 32 bytes")
     segments: list[Segment] = []
     level, position, row = 0, old_size, list(leaves)  # new hashes at row indices position…
     while row:
-        filled: list[tuple[int, bytes]] = []  # (tile index, root) of tiles this append fills
+        filled: list[bytes] = []  # roots of the tiles this append fills, left to right
+        first_filled = 0  # the index of the first of them: their place on the row above
         while row:
             index, offset = divmod(position, TILE_WIDTH)
             taken, row = row[: TILE_WIDTH - offset], row[TILE_WIDTH - offset :]
             segments.append(Segment(level, index, offset, b"".join(taken)))
             if offset + len(taken) == TILE_WIDTH:
                 before = _split(read_tile(level, index, offset)[: offset * HASH_SIZE]) if offset else []
-                filled.append((index, _merkle_of_full_run([*before, *taken])))
+                first_filled = index if not filled else first_filled
+                filled.append(_merkle_of_full_run([*before, *taken]))
             position += len(taken)
-        level += 1
-        position = filled[0][0] if filled else 0
-        row = [root for _, root in filled]
+        level, position, row = level + 1, first_filled, filled
     return segments
