@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from audit_log.ledger.hashing import HASH_SIZE
+from audit_log.ledger.hashing import HASH_SIZE, MAX_TREE_SIZE
 
 _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 _TIMESTAMP = re.compile(r"timestamp ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z)")
@@ -38,7 +38,7 @@ def checkpoint_body(head: TreeHead) -> str:
     """The note text of `head`; ValueError for a head no checkpoint may state."""
     if not head.origin.isprintable() or any(c.isspace() or c == "+" for c in head.origin) or not head.origin:
         raise ValueError("an origin is non-empty printable text, without spaces or '+'")
-    if type(head.size) is not int or not 0 <= head.size < 2**64 or len(head.root_hash) != HASH_SIZE:
+    if type(head.size) is not int or not 0 <= head.size <= MAX_TREE_SIZE or len(head.root_hash) != HASH_SIZE:
         raise ValueError("a tree head has a size within 0..2^64-1 and a 32-byte root")
     if not _TIMESTAMP.fullmatch(f"timestamp {head.timestamp}") or not _is_real_time(head.timestamp):
         raise ValueError("a tree head's timestamp is UTC with milliseconds, e.g. 2026-11-26T09:15:02.120Z")
@@ -62,7 +62,7 @@ def parse_body(body: str) -> TreeHead:
     if len(lines) != 4 or not all(lines):
         raise InvalidCheckpoint("a checkpoint body is origin, size, root hash and timestamp lines")
     origin, size, root, extension = lines
-    if not _SIZE.fullmatch(size) or int(size) >= 2**64:
+    if not _SIZE.fullmatch(size) or int(size) > MAX_TREE_SIZE:
         raise InvalidCheckpoint("the tree size is a decimal number without leading zeros")
     try:
         root_hash = base64.b64decode(root, validate=True)
