@@ -11,7 +11,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 .PHONY: local engine browser test lint typecheck validate scan openapi unit build token bench clean
 
 # The venv is (re)built whenever a pinned requirement changes.
-$(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
+$(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt clients/python/pyproject.toml
 	@test -x $(BIN)/python || { echo "Creating $(VENV)" >&2; python3.11 -m venv $(VENV) || python3 -m venv $(VENV); }
 	@echo "Installing pinned dependencies into $(VENV) (first run: about 2 minutes)" >&2
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt >&2

@@ -32,6 +32,10 @@ BIN = Path(sys.executable).parent
 AWS_IMAGE = "public.ecr.aws/lambda/python:3.11"
 OFFLINE_IMAGE = "local/lambda-python:3.11"
 TABLE_NAME = "audit-log-events"
+LEDGER_TABLE_NAME = "audit-log-ledger"
+CHECKPOINT_BUCKET = "audit-log-checkpoints"
+CHECKPOINT_QUEUE = "audit-log-checkpoint-calls"
+LEDGER_ORIGIN = "audit-log.local/audit-log"
 REGION = "us-east-1"
 # moto accepts any credentials; these only keep boto3 from looking for real ones.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
@@ -282,19 +286,43 @@ def http_status(url: str, headers: dict[str, str] | None = None) -> int | None:
         return None
 
 
-def create_tables(endpoint: str) -> None:
+def _client(service: str, endpoint: str) -> Any:
     import boto3  # here, not at import: `engine` and the e2e skip check need no boto3
 
-    from devtools.template import create_tables as create_from_template
-
-    client = boto3.client(
-        "dynamodb",
+    return boto3.client(  # type: ignore[call-overload]
+        service,
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
-    create_from_template(client, {"EventsTable": TABLE_NAME})
+
+
+def create_resources(endpoint: str) -> dict[str, str]:
+    """The template's tables, checkpoint signing key, bucket and queue on moto server;
+    the key's ARN and the queue's URL (as moto server's own clients see it)."""
+    from devtools import template
+
+    declared = template.load_template()
+    template.create_tables(
+        _client("dynamodb", endpoint), {"EventsTable": TABLE_NAME, "LedgerTable": LEDGER_TABLE_NAME}, declared
+    )
+    template.create_checkpoint_bucket(_client("s3", endpoint), CHECKPOINT_BUCKET, declared)
+    key_arn = template.create_signing_key(_client("kms", endpoint), declared)
+    queue_url = template.create_queue(_client("sqs", endpoint), "CheckpointQueue", CHECKPOINT_QUEUE, declared)
+    return {"signing_key": key_arn, "queue_url": queue_url}
+
+
+def recreate_tables(endpoint: str) -> None:
+    """The template's tables again, empty (the key, bucket and queue stay, so the running
+    functions' settings still hold)."""
+    from devtools import template
+
+    client = _client("dynamodb", endpoint)
+    for name in (TABLE_NAME, LEDGER_TABLE_NAME):
+        client.update_table(TableName=name, DeletionProtectionEnabled=False)
+        client.delete_table(TableName=name)
+    template.create_tables(client, {"EventsTable": TABLE_NAME, "LedgerTable": LEDGER_TABLE_NAME})
 
 
 def seed_demo_data(endpoint: str) -> None:
@@ -322,16 +350,36 @@ def local_secret() -> str:
     return path.read_text().strip()
 
 
-def write_env_vars(path: Path, dynamodb_endpoint: str) -> None:
+def write_env_vars(path: Path, dynamodb_endpoint: str, resources: dict[str, str]) -> None:
     """The `--env-vars` file: every function at moto server, the authorizer at the
     development JWKS. Only variables the template declares can be set this way."""
     from devtools.dev_tokens import jwks, template_default
 
     # Credentials are not among them: sam hands every container its own (see sam_env).
     shared = {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint}
+    ledger = {
+        **shared,
+        "AWS_ENDPOINT_URL_KMS": dynamodb_endpoint,  # moto server answers every service on one port
+        "TABLE_NAME": TABLE_NAME,
+        "LEDGER_TABLE_NAME": LEDGER_TABLE_NAME,
+        "SIGNING_KEY_ID": resources["signing_key"],
+        "LEDGER_ORIGIN": LEDGER_ORIGIN,
+    }
+    # The queue's URL names moto server as this machine reaches it; containers reach it
+    # through the bridge, and moto routes by the URL's path.
+    container_queue_url = dynamodb_endpoint + "/" + resources["queue_url"].split("/", 3)[3]
     env_vars = {
         "RecordEventFunction": {**shared, "TABLE_NAME": TABLE_NAME, "RETENTION_DAYS": "0"},
         "QueryLogFunction": {**shared, "TABLE_NAME": TABLE_NAME, "CURSOR_SECRET": local_secret()},
+        "SealLogFunction": {
+            **ledger,
+            "AWS_ENDPOINT_URL_S3": dynamodb_endpoint,
+            "AWS_ENDPOINT_URL_SQS": dynamodb_endpoint,
+            "CHECKPOINT_BUCKET": CHECKPOINT_BUCKET,
+            "CHECKPOINT_QUEUE_URL": container_queue_url,
+            "CHECKPOINT_INTERVAL_SECONDS": str(template_default("CheckpointIntervalSeconds")),
+        },
+        "ReadLedgerFunction": {**ledger, "CURSOR_SECRET": local_secret()},
         "AuthorizerFunction": {
             **shared,
             "JWKS_URL": "",
@@ -389,6 +437,57 @@ def start_api(port: int, env_vars: Path, image_args: list[str], admin_origin: st
     return api
 
 
+def start_lambda(port: int, env_vars: Path, image_args: list[str]) -> subprocess.Popen[Any]:
+    """`sam local start-lambda`: the Lambda Invoke API for the functions with no route
+    (the sealer), which the local poller calls as Lambda's event sources would."""
+    say(f"sam local start-lambda on 127.0.0.1:{port} (the sealer, fed by the local stream poller)")
+    process = spawn(
+        [
+            str(BIN / "sam"),
+            "local",
+            "start-lambda",
+            "--template-file",
+            str(ROOT / ".aws-sam/build/template.yaml"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--env-vars",
+            str(env_vars),
+            "--warm-containers",
+            "EAGER",
+            *image_args,
+        ],
+        "sam-local-lambda.log",
+        cwd=ROOT,
+        env=sam_env(),
+    )
+    wait_until(lambda: http_status(f"http://127.0.0.1:{port}/") is not None, "sam local start-lambda", 600, process)
+    return process
+
+
+def start_poller(moto_endpoint: str, lambda_port: int, queue_url: str) -> subprocess.Popen[Any]:
+    say("local stream poller: moto server's events stream and checkpoint queue -> SealLogFunction")
+    return spawn(
+        [
+            str(BIN / "python"),
+            "-m",
+            "devtools.stream_poller",
+            "--dynamodb",
+            moto_endpoint,
+            "--lambda",
+            f"http://127.0.0.1:{lambda_port}",
+            "--table",
+            TABLE_NAME,
+            "--queue-url",
+            queue_url,
+        ],
+        "stream-poller.log",
+        cwd=ROOT,
+        env={**os.environ, **DUMMY_CREDENTIALS},
+    )
+
+
 @contextmanager
 def running_stack(
     api_port: int, *, seed: bool, start_docker: bool, admin_page_port: int | None = None
@@ -408,18 +507,23 @@ def running_stack(
         moto_port = free_port()
         moto = start_moto(moto_port)
         stack.callback(stop, moto, "moto server")
-        create_tables(f"http://127.0.0.1:{moto_port}")
+        resources = create_resources(f"http://127.0.0.1:{moto_port}")
         if seed:
             say("seeding demo data: 2 organisations, 12 users, 400 events over 30 days")
             seed_demo_data(f"http://127.0.0.1:{moto_port}")
         sam_build()
         env_vars = LOCAL / f"env-vars-{api_port}.json"
         container_endpoint = f"http://{bridge_gateway()}:{moto_port}"
-        write_env_vars(env_vars, container_endpoint)
+        write_env_vars(env_vars, container_endpoint, resources)
         before = function_containers()
         stack.callback(lambda: remove_containers(function_containers() - before))
         api = start_api(api_port, env_vars, image_args, admin_origin)
         stack.callback(stop, api, "sam local start-api")
+        lambda_port = free_port()
+        functions = start_lambda(lambda_port, env_vars, image_args)
+        stack.callback(stop, functions, "sam local start-lambda")
+        poller = start_poller(f"http://127.0.0.1:{moto_port}", lambda_port, resources["queue_url"])
+        stack.callback(stop, poller, "the stream poller", 5)
         ui = stack.enter_context(admin_ui.serving(f"http://127.0.0.1:{api_port}", page_port, free_port()))
         yield {
             "api": f"http://127.0.0.1:{api_port}",
@@ -427,6 +531,7 @@ def running_stack(
             "dynamodb": f"http://127.0.0.1:{moto_port}",
             "container_dynamodb": container_endpoint,
             "env_vars": env_vars,
+            "lambda": f"http://127.0.0.1:{lambda_port}",
             "image_args": image_args,
         }
 

@@ -16,13 +16,14 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn,
 from devtools.functions import ROOT, load_function
 
 DOCUMENT_PATH = ROOT / "openapi.json"
-HTTP_FUNCTIONS = ("record_event", "query_log")
+HTTP_FUNCTIONS = ("record_event", "query_log", "read_ledger")
 
 TITLE = "Audit Log"
 VERSION = "1"
 DESCRIPTION = (
     "Platform backends record what happens in each organisation; each organisation's ORG Admins read "
-    "their own organisation's log, newest first. Nothing can edit or delete a recorded event."
+    "their own organisation's log, newest first. Nothing can edit or delete a recorded event, and each "
+    "organisation's signed ledger (RFC 9162) lets anyone check that offline."
 )
 SERVERS = [
     Server(

@@ -1,6 +1,6 @@
 """Read `template.yaml`, the single source of truth for infrastructure, and build local
-DynamoDB tables (moto, moto server) from it, so tests and local runs cannot drift from
-what is deployed.
+DynamoDB tables, the checkpoint signing key, bucket and queue (moto, moto server) from
+it, so tests and local runs cannot drift from what is deployed.
 """
 
 from pathlib import Path
@@ -8,11 +8,14 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 from mypy_boto3_dynamodb import DynamoDBClient
+from mypy_boto3_kms import KMSClient
+from mypy_boto3_s3 import S3Client
+from mypy_boto3_sqs import SQSClient
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "template.yaml"
 
 # Logical id of each table in the template → the environment variable naming it.
-TABLE_ENV_VARS = {"EventsTable": "TABLE_NAME"}
+TABLE_ENV_VARS = {"EventsTable": "TABLE_NAME", "LedgerTable": "LEDGER_TABLE_NAME"}
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -45,6 +48,9 @@ def create_table_request(properties: dict[str, Any], table_name: str) -> dict[st
             "Enabled": sse["SSEEnabled"],
             **({"SSEType": sse["SSEType"]} if "SSEType" in sse else {}),
         }
+    stream = properties.get("StreamSpecification")
+    if stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     if "DeletionProtectionEnabled" in properties:
         request["DeletionProtectionEnabled"] = properties["DeletionProtectionEnabled"]
     return request
@@ -70,3 +76,47 @@ def create_tables(client: DynamoDBClient, table_names: dict[str, str], template:
                 TableName=table_name,
                 PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": pitr["PointInTimeRecoveryEnabled"]},
             )
+
+
+def parameter_default(template: dict[str, Any], name: str) -> Any:
+    return template["Parameters"][name]["Default"]
+
+
+def _value(template: dict[str, Any], value: Any) -> Any:
+    """A property value, a `!Ref` to a parameter resolved to its default."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return parameter_default(template, value["Ref"])
+    return value
+
+
+def create_signing_key(client: KMSClient, template: dict[str, Any] | None = None) -> str:
+    """The checkpoint signing key as the template declares it; its ARN."""
+    properties = resource(template or load_template(), "CheckpointSigningKey")["Properties"]
+    key = client.create_key(
+        KeySpec=properties["KeySpec"], KeyUsage=properties["KeyUsage"], Description=properties["Description"]
+    )
+    return key["KeyMetadata"]["Arn"]
+
+
+def create_checkpoint_bucket(client: S3Client, bucket: str, template: dict[str, Any] | None = None) -> None:
+    """The checkpoints' bucket with the template's Object Lock default retention."""
+    template = template or load_template()
+    properties = resource(template, "CheckpointBucket")["Properties"]
+    client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=properties["ObjectLockEnabled"])
+    retention = properties["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+    client.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": retention["Mode"], "Days": int(_value(template, retention["Days"]))}},
+        },
+    )
+
+
+def create_queue(client: SQSClient, logical_id: str, name: str, template: dict[str, Any] | None = None) -> str:
+    """An SQS queue of the template (its visibility timeout and retention); its URL."""
+    properties = resource(template or load_template(), logical_id)["Properties"]
+    attributes: dict[Any, str] = {
+        name: str(properties[name]) for name in ("VisibilityTimeout", "MessageRetentionPeriod") if name in properties
+    }
+    return client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]

@@ -10,7 +10,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,12 @@ from moto.core.botocore_stubber import BotocoreStubber
 from mypy_boto3_dynamodb import DynamoDBClient
 
 from devtools.functions import LambdaContext, load_function
-from devtools.template import TABLE_ENV_VARS, create_tables
+from devtools.template import (
+    create_checkpoint_bucket,
+    create_queue,
+    create_signing_key,
+    create_tables,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,6 +39,13 @@ TEST_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_ENDPOINT_URL_DYNAMODB": "",
     "TABLE_NAME": "audit-log-events",
+    "LEDGER_TABLE_NAME": "audit-log-ledger",
+    "LEDGER_ORIGIN": "audit-log.test/unit",
+    "CHECKPOINT_BUCKET": "audit-log-checkpoints",
+    "CHECKPOINT_INTERVAL_SECONDS": "0",
+    "AWS_ENDPOINT_URL_KMS": "",
+    "AWS_ENDPOINT_URL_S3": "",
+    "AWS_ENDPOINT_URL_SQS": "",
     "CURSOR_SECRET": "test-cursor-secret-0123456789abcdef",
     "RETENTION_DAYS": "0",
     "POWERTOOLS_SERVICE_NAME": "audit-log",
@@ -49,15 +61,38 @@ def lambda_context() -> LambdaContext:
 
 
 _dynamodb = boto3.client("dynamodb")  # once: creating a client costs more than a test
+_kms = boto3.client("kms")
+_s3 = boto3.client("s3")
+_sqs = boto3.client("sqs")
 
 
 @contextmanager
 def fresh_tables() -> Iterator[DynamoDBClient]:
-    """A new moto DynamoDB holding the template's tables, under the names the functions
-    were configured with."""
+    """A new moto account holding the events table under the name the functions were
+    configured with (the ledger's resources come with `ledger_resources`)."""
     with mock_aws():
-        create_tables(_dynamodb, {logical_id: TEST_ENV[var] for logical_id, var in TABLE_ENV_VARS.items()})
+        create_tables(_dynamodb, {"EventsTable": TEST_ENV["TABLE_NAME"]})
         yield _dynamodb
+
+
+@contextmanager
+def ledger_resources_in_mock() -> Iterator[None]:
+    """The ledger table, checkpoint signing key, bucket and queue, in the active mock. The
+    key's ARN and the queue's URL are new each time: SIGNING_KEY_ID and
+    CHECKPOINT_QUEUE_URL follow, and are restored afterwards."""
+    create_tables(_dynamodb, {"LedgerTable": TEST_ENV["LEDGER_TABLE_NAME"]})
+    create_checkpoint_bucket(_s3, TEST_ENV["CHECKPOINT_BUCKET"])
+    saved = {name: os.environ.get(name) for name in ("SIGNING_KEY_ID", "CHECKPOINT_QUEUE_URL")}
+    os.environ["SIGNING_KEY_ID"] = create_signing_key(_kms)
+    os.environ["CHECKPOINT_QUEUE_URL"] = create_queue(_sqs, "CheckpointQueue", "audit-log-checkpoint-calls")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture
@@ -114,6 +149,7 @@ def all_items(client: DynamoDBClient, table_name: str) -> list[dict[str, Any]]:
 class HttpAnswer:
     status: int
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -180,3 +216,62 @@ def one_call_at_a_time(monkeypatch: pytest.MonkeyPatch, handler: type) -> None:
 @pytest.fixture
 def one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     one_call_at_a_time(monkeypatch, BotocoreStubber)
+
+
+@dataclass
+class Sealer:
+    """The seal_log function fed as Lambda's event sources would feed it (from moto's
+    stream and queue): `run()` delivers until nothing is left."""
+
+    stream: Any
+    queue: Any
+    invoke: Any
+
+    def run(self, rounds: int = 100) -> int:
+        delivered = 0
+        for _ in range(rounds):
+            done = self.stream.deliver(self.invoke) + self.queue.deliver(self.invoke)
+            if not done:
+                return delivered
+            delivered += done
+        raise AssertionError(f"the sealer was still busy after {rounds} rounds")
+
+
+def make_sealer(lambda_context: LambdaContext, container: str = "") -> Sealer:
+    from devtools.stream_poller import event_sources
+
+    seal_log = load_function("seal_log", container)
+    stream, queue = event_sources(
+        dynamodb_endpoint=None, table_name=TEST_ENV["TABLE_NAME"], queue_url=os.environ["CHECKPOINT_QUEUE_URL"]
+    )
+    return Sealer(stream, queue, lambda event: seal_log.lambda_handler(event, lambda_context))
+
+
+@pytest.fixture
+def ledger_resources(ddb: DynamoDBClient) -> Iterator[DynamoDBClient]:
+    with ledger_resources_in_mock():
+        yield ddb
+
+
+@pytest.fixture
+def sealer(ledger_resources: DynamoDBClient, lambda_context: LambdaContext) -> Sealer:
+    return make_sealer(lambda_context)
+
+
+@pytest.fixture
+def ledger_get(ledger_resources: DynamoDBClient, lambda_context: LambdaContext) -> Any:
+    """Call read_ledger's handler as an ORG Admin: `ledger_get("/ledger/checkpoint")`."""
+    read_ledger = load_function("read_ledger")
+
+    def call(path: str, query: dict[str, str] | None = None, org: str | None = "org_a", **kwargs: Any) -> HttpAnswer:
+        kwargs.setdefault("authorizer", admin_context(org))
+        event = api_event("GET", path, query=query, **kwargs)
+        if "/proof" in path:
+            event["resource"] = "/events/{event_id}/proof"
+            event["pathParameters"] = {"event_id": path.split("/")[2]}
+        response = read_ledger.lambda_handler(event, lambda_context)
+        headers = {**(response.get("headers") or {})}
+        headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
+        return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]), headers)
+
+    return call

@@ -7,18 +7,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from audit_log.errors import InvalidParameter, NotAnAdmin
 from audit_log.http import (
     SingleOriginCors,
+    caller_org,
     create_resolver,
     documented_errors,
     json_response,
     lambda_handler_for,
+    reject_unknown_parameters,
     success,
 )
 from audit_log.models import EventType, Identifier, LogPage, Rfc3339
 from audit_log.observability import logger, metrics, traced
-from audit_log.org_ids import is_org_id
 from audit_log.querying import Filters, read_page
 from audit_log.settings import QuerySettings, current
 
@@ -28,26 +28,7 @@ app = create_resolver(
 )
 
 
-def caller_org() -> str:
-    """The organisation of the ORG Admin the authorizer vouched for; the request itself
-    never names it. Anyone else is refused here too, not only by the authorizer."""
-    vouched = app.current_event.request_context.authorizer
-    org_id = vouched.get("orgId")
-    if not is_org_id(org_id):
-        raise NotAnAdmin("no organisation in the authorizer context")
-    if vouched.get("role") != "admin":
-        raise NotAnAdmin("the authorizer context is not an ORG Admin's")
-    return str(org_id)
-
-
 QUERY_PARAMETERS = frozenset({"event_type", "actor_id", "since", "until", "limit", "cursor"})
-
-
-def reject_unknown_parameters() -> None:
-    """A misspelt filter (`?event-type=`) must not quietly serve the unfiltered log, and no
-    parameter may pretend to choose the organisation (`?org_id=`): both are a 400."""
-    for name in sorted(set(app.current_event.query_string_parameters or {}) - QUERY_PARAMETERS):
-        raise InvalidParameter(name, "is not a known parameter")
 
 
 @app.get(
@@ -69,8 +50,8 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
 ) -> Response[LogPage]:
-    org_id = caller_org()
-    reject_unknown_parameters()
+    org_id = caller_org(app)
+    reject_unknown_parameters(app, QUERY_PARAMETERS)
     filters = Filters.from_query(event_type, actor_id, since, until)
     settings = current(QuerySettings)
     page = read_page(

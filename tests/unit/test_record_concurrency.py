@@ -22,7 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from audit_log import events_table
 from devtools.functions import LambdaContext, load_function
-from devtools.template import TABLE_ENV_VARS, create_tables
+from devtools.template import create_tables
 from tests.conftest import TEST_ENV, HttpAnswer, all_items, api_event, one_call_at_a_time
 from tests.unit.test_record_validation import valid_event
 
@@ -41,7 +41,7 @@ def shared_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
     client = boto3.client("dynamodb", endpoint_url=url)
-    create_tables(client, {logical_id: TEST_ENV[var] for logical_id, var in TABLE_ENV_VARS.items()})
+    create_tables(client, {"EventsTable": TEST_ENV["TABLE_NAME"]})
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
     events_table.dynamodb_client.cache_clear()  # the next client is made for this endpoint
     yield url

@@ -59,3 +59,17 @@ class StoreUnavailable(AuditLogError):
     event may have left its marker, from which a retry with the same key writes it. Either
     way a retry with the same idempotency key records the event exactly once.
     """
+
+
+class EventNotFound(AuditLogError):
+    """No event of that id in the caller's organisation (whether or not one exists in
+    another: the answer must not tell)."""
+
+
+class NotYetInCheckpoint(AuditLogError):
+    """The event is recorded but no published checkpoint covers it yet; `retry_after`
+    seconds is when one should."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("not yet in a published checkpoint")
+        self.retry_after = retry_after

@@ -66,7 +66,7 @@ def dynamodb_client() -> "DynamoDBClient":
 
 
 @contextmanager
-def _unavailable_after_retries() -> Iterator[None]:
+def unavailable_after_retries() -> Iterator[None]:
     """Turn what is left after botocore's retries (throttling, 5xx, no connection) into
     StoreUnavailable; any other error is a bug or a condition and passes through."""
     try:
@@ -109,17 +109,17 @@ def marker_key(org_id: str, idempotency_key: str) -> dict[str, str]:
     return {"pk": f"idem#{org_id}#{idempotency_key}", "sk": "marker"}
 
 
-def _to_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+def to_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _serializer.serialize(value) for name, value in item.items()}
 
 
-def _from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+def from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 def _is(stored: Any, item: dict[str, Any]) -> bool:
     """Whether an item DynamoDB returned (wire format) is exactly `item`."""
-    return isinstance(stored, dict) and _from_dynamodb(stored) == item
+    return isinstance(stored, dict) and from_dynamodb(stored) == item
 
 
 def _put_unless(table_name: str, item: dict[str, Any], condition: str, values: dict[str, Any]) -> dict[str, Any] | None:
@@ -131,14 +131,14 @@ def _put_unless(table_name: str, item: dict[str, Any], condition: str, values: d
     """
     request: dict[str, Any] = {
         "TableName": table_name,
-        "Item": _to_dynamodb(item),
+        "Item": to_dynamodb(item),
         "ConditionExpression": condition,
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
     if values:
         request["ExpressionAttributeValues"] = values
     try:
-        with _unavailable_after_retries():
+        with unavailable_after_retries():
             dynamodb_client().put_item(**request)
     except dynamodb_client().exceptions.ConditionalCheckFailedException as exc:
         stored = exc.response.get("Item")
@@ -146,7 +146,7 @@ def _put_unless(table_name: str, item: dict[str, Any], condition: str, values: d
             return None
         if not isinstance(stored, dict):
             raise
-        return _from_dynamodb(stored)
+        return from_dynamodb(stored)
     return None
 
 
@@ -183,7 +183,7 @@ def put_events_with_markers(
         {
             "Put": {
                 "TableName": table_name,
-                "Item": _to_dynamodb(marker),
+                "Item": to_dynamodb(marker),
                 "ConditionExpression": _MARKER_IS_FREE,
                 "ExpressionAttributeValues": {":now": now_value},
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -195,7 +195,7 @@ def put_events_with_markers(
         {
             "Put": {
                 "TableName": table_name,
-                "Item": _to_dynamodb(event),
+                "Item": to_dynamodb(event),
                 "ConditionExpression": _EVENT_IS_NEW,
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
@@ -203,7 +203,7 @@ def put_events_with_markers(
         for event in events
     ]
     try:
-        with _unavailable_after_retries():
+        with unavailable_after_retries():
             dynamodb_client().transact_write_items(TransactItems=transact_items)  # type: ignore[arg-type]
     except dynamodb_client().exceptions.TransactionCanceledException as exc:
         reasons = exc.response.get("CancellationReasons", [])
@@ -231,7 +231,7 @@ def _raise_for_cancellation(
     for marker, reason in zip(markers, reasons, strict=False):
         stored = reason.get("Item")
         if reason.get("Code") == "ConditionalCheckFailed" and stored:
-            used[marker["pk"]] = _from_dynamodb(stored)
+            used[marker["pk"]] = from_dynamodb(stored)
     if used:
         raise KeysAlreadyUsed(used)
     for event, reason in zip(events, reasons[len(markers) :], strict=False):
@@ -336,12 +336,82 @@ def query_newest_first(
         page_request = {**request, "Limit": wanted}
         if start:
             page_request["ExclusiveStartKey"] = start
-        with _unavailable_after_retries():
+        with unavailable_after_retries():
             response = dynamodb_client().query(**page_request)
-        items += [_from_dynamodb(item) for item in response["Items"]]
+        items += [from_dynamodb(item) for item in response["Items"]]
         read += response["ScannedCount"]
         start = response.get("LastEvaluatedKey")
         if not start or len(items) >= count:
             return QueryResult(items[:count])
         if read >= FILTERED_READ_BUDGET:
             return QueryResult(items, resume_after=start["sk"]["S"])
+
+
+# BatchGetItem takes at most 100 keys a call.
+_BATCH_GET_KEYS = 100
+
+
+def get_items(
+    table_name: str, keys: Sequence[dict[str, str]], *, consistent: bool = False
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The items at `keys` ({"pk", "sk"}) that exist, by (pk, sk): BatchGetItem, 100 keys
+    a call, keys DynamoDB left unprocessed asked for again."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    unique = list({(key["pk"], key["sk"]): key for key in keys}.values())  # BatchGetItem refuses repeats
+    for first in range(0, len(unique), _BATCH_GET_KEYS):
+        chunk = [to_dynamodb(key) for key in unique[first : first + _BATCH_GET_KEYS]]
+        request: dict[str, Any] = {table_name: {"Keys": chunk, "ConsistentRead": consistent}}
+        while request:
+            with unavailable_after_retries():
+                answer = dynamodb_client().batch_get_item(RequestItems=request)
+            for item in answer["Responses"].get(table_name, []):
+                plain = from_dynamodb(item)
+                found[(plain["pk"], plain["sk"])] = plain
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def event_keys(org_id: str, sort_keys: Sequence[str]) -> list[dict[str, str]]:
+    return [{"pk": org_pk(org_id), "sk": sort_key} for sort_key in sort_keys]
+
+
+def scan_page(
+    table_name: str, start: dict[str, Any] | None, limit: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of every item in the table (reconciliation only: the service's reads are
+    Queries), and where the next page starts (None after the last)."""
+    request: dict[str, Any] = {"TableName": table_name, "Limit": limit}
+    if start:
+        request["ExclusiveStartKey"] = start
+    with unavailable_after_retries():
+        answer = dynamodb_client().scan(**request)
+    return [from_dynamodb(item) for item in answer["Items"]], answer.get("LastEvaluatedKey")
+
+
+def find_recent_event(table_name: str, org_id: str, event_id: str, since: str, until: str) -> bool:
+    """Whether `org_id` holds event `event_id` among the events that occurred in
+    [since, until): a bounded read (at most FILTERED_READ_BUDGET items), for telling an
+    event not yet sealed from one that is not the organisation's."""
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :since AND :until",
+        "FilterExpression": "event_id = :id",
+        "ExpressionAttributeValues": {
+            ":p": {"S": org_pk(org_id)},
+            ":since": {"S": since},
+            ":until": {"S": until},
+            ":id": {"S": event_id},
+        },
+        "ProjectionExpression": "event_id",
+    }
+    read = 0
+    while read < FILTERED_READ_BUDGET:
+        with unavailable_after_retries():
+            answer = dynamodb_client().query(**{**request, "Limit": FILTERED_READ_BUDGET - read})
+        if answer["Items"]:
+            return True
+        read += answer["ScannedCount"]
+        if "LastEvaluatedKey" not in answer:
+            return False
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    return False

@@ -26,9 +26,17 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from audit_log.errors import InvalidParameter, NotAnAdmin, StoreUnavailable, WriteContention
+from audit_log.errors import (
+    EventNotFound,
+    InvalidParameter,
+    NotAnAdmin,
+    NotYetInCheckpoint,
+    StoreUnavailable,
+    WriteContention,
+)
 from audit_log.models import ErrorBody, InexactNumber
 from audit_log.observability import logger, metrics, tracer
+from audit_log.org_ids import is_org_id
 from audit_log.response_size import body_json
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -49,6 +57,8 @@ MAX_FIELD_NAME = 64
 # What each error status means, for the OpenAPI document (`responses=` of each route).
 _ERROR_MEANINGS = {
     400: "The body is not a JSON object, or a header or query parameter is invalid",
+    404: "Not found in the caller's organisation",
+    409: "Not yet in a published checkpoint: retry after the seconds Retry-After gives",
     422: "A well-formed body broke a field rule; nothing was written",
     503: "DynamoDB stayed unavailable or contended through every retry: retry (a write landed whole or not at all)",
 }
@@ -202,7 +212,9 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
             return _not_json()
         details = error.errors()
         malformed = any(
-            item["type"] == "json_invalid" or item["loc"][0] in ("header", "query") or tuple(item["loc"]) == ("body",)
+            item["type"] == "json_invalid"
+            or item["loc"][0] in ("header", "query", "path")
+            or tuple(item["loc"]) == ("body",)
             for item in details
         )
         for item in details:
@@ -212,7 +224,9 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
                 return error_response(HTTPStatus.BAD_REQUEST, f"Request body {problem}", [("body", problem)])
         errors = [(field_path(item["loc"]), _message(item)) for item in details[:MAX_LISTED_ERRORS]]
         if malformed:
-            where = {"query": "Invalid query parameters", "header": "Invalid header"}.get(details[0]["loc"][0])
+            where = {"query": "Invalid query parameters", "header": "Invalid header", "path": "Invalid path"}.get(
+                details[0]["loc"][0]
+            )
             return error_response(HTTPStatus.BAD_REQUEST, _counted(where or "Malformed request", details), errors)
         return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, _counted("Validation failed", details), errors)
 
@@ -248,7 +262,19 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
             "The event store is unavailable; retry (with the same Idempotency-Key, a write is recorded exactly once)"
         )
 
+    def _not_found(_: EventNotFound) -> Response[Any]:
+        return error_response(HTTPStatus.NOT_FOUND, "No such event in your organisation's log")
+
+    def _not_yet(error: NotYetInCheckpoint) -> Response[Any]:
+        response = error_response(
+            HTTPStatus.CONFLICT, "The event is recorded but not yet in a published checkpoint; retry shortly"
+        )
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
     app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(EventNotFound)(_not_found)
+    app.exception_handler(NotYetInCheckpoint)(_not_yet)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(ValueError)(_unparseable_form)
     app.exception_handler(InvalidParameter)(_invalid_parameter)  # InvalidCursor included
@@ -256,6 +282,25 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
     app.exception_handler(WriteContention)(_contention)
     app.exception_handler(StoreUnavailable)(_store_unavailable)
     return app
+
+
+def caller_org(app: APIGatewayRestResolver) -> str:
+    """The organisation of the ORG Admin the authorizer vouched for; the request itself
+    never names it. Anyone else is refused here too, not only by the authorizer."""
+    vouched = app.current_event.request_context.authorizer
+    org_id = vouched.get("orgId")
+    if not is_org_id(org_id):
+        raise NotAnAdmin("no organisation in the authorizer context")
+    if vouched.get("role") != "admin":
+        raise NotAnAdmin("the authorizer context is not an ORG Admin's")
+    return str(org_id)
+
+
+def reject_unknown_parameters(app: APIGatewayRestResolver, known: frozenset[str]) -> None:
+    """A misspelt filter (`?event-type=`) must not quietly serve the unfiltered answer, and
+    no parameter may pretend to choose the organisation (`?org_id=`): both are a 400."""
+    for name in sorted(set(app.current_event.query_string_parameters or {}) - known):
+        raise InvalidParameter(name, "is not a known parameter")
 
 
 def lambda_handler_for(app: APIGatewayRestResolver) -> LambdaHandler:

@@ -50,3 +50,34 @@ class QuerySettings(BaseModel):
     CURSOR_SECRET: str = Field(min_length=1, repr=False)
     # Empty: no CORS headers. Never "*" (template.yaml's AllowedPattern refuses it too).
     ADMIN_ORIGIN: str = Field(default="", pattern=r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?$")
+
+
+class SealSettings(BaseModel):
+    """What seal_log needs: the events it seals, the ledger it appends to, the key that
+    signs checkpoints, the bucket that keeps their locked copies, the queue that calls it
+    back when a checkpoint falls due, and how often one may be published."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    TABLE_NAME: str = Field(min_length=1)
+    LEDGER_TABLE_NAME: str = Field(min_length=1)
+    SIGNING_KEY_ID: str = Field(min_length=1)
+    CHECKPOINT_BUCKET: str = Field(min_length=1)
+    CHECKPOINT_QUEUE_URL: str = Field(min_length=1)
+    CHECKPOINT_INTERVAL_SECONDS: int = Field(default=10, ge=0, le=900)  # SQS delays reach 15 minutes
+    LEDGER_ORIGIN: str = Field(min_length=1, pattern=r"^[!-*,-~]+$")  # printable, no space or '+'
+
+
+class LedgerReadSettings(BaseModel):
+    """What the ledger's read routes need: the ledger and the events its entries show,
+    the key (its public half, and signing the size-0 checkpoint of an organisation with
+    nothing sealed yet), the cursor key, and the admin UI's origin."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    TABLE_NAME: str = Field(min_length=1)
+    LEDGER_TABLE_NAME: str = Field(min_length=1)
+    SIGNING_KEY_ID: str = Field(min_length=1)
+    LEDGER_ORIGIN: str = Field(min_length=1, pattern=r"^[!-*,-~]+$")
+    CURSOR_SECRET: str = Field(min_length=1, repr=False)
+    ADMIN_ORIGIN: str = Field(default="", pattern=r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?$")

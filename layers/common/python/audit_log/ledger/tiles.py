@@ -39,7 +39,7 @@ def _split(data: bytes) -> list[bytes]:
     return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
 
-def _merkle_of_full_run(hashes: Sequence[bytes]) -> bytes:
+def full_run_root(hashes: Sequence[bytes]) -> bytes:
     """The root over a power-of-two run of hashes (a complete subtree)."""
     row = list(hashes)
     while len(row) > 1:
@@ -50,11 +50,13 @@ def _merkle_of_full_run(hashes: Sequence[bytes]) -> bytes:
 class TileHashes:
     """Complete-subtree hashes of the tree of `size` leaves, read from tiles: a
     `hashing.SubtreeHashes`. Each tile is fetched once per instance; `fetches` counts
-    them (a DynamoDB read each, in storage)."""
+    them (a DynamoDB read each, in storage). `known` holds subtree hashes already at hand
+    (a checkpoint's compact range), which are then never read from a tile."""
 
-    def __init__(self, size: int, read_tile: TileReader) -> None:
+    def __init__(self, size: int, read_tile: TileReader, known: dict[tuple[int, int], bytes] | None = None) -> None:
         self.size = size
         self._read_tile = read_tile
+        self._known = known or {}
         self._tiles: dict[tuple[int, int], list[bytes]] = {}
         self.fetches = 0
 
@@ -71,11 +73,13 @@ class TileHashes:
     def __call__(self, level: int, index: int) -> bytes:
         if level < 0 or index < 0 or (index + 1) << level > self.size:
             raise ValueError("not a complete subtree of this tree size")
+        if (level, index) in self._known:
+            return self._known[(level, index)]
         tile_level, sublevel = divmod(level, TILE_HEIGHT)
         first = index << sublevel  # its first node on the tile's row
         tile = self._tile(tile_level, first // TILE_WIDTH)
         offset = first % TILE_WIDTH
-        return _merkle_of_full_run(tile[offset : offset + (1 << sublevel)])
+        return full_run_root(tile[offset : offset + (1 << sublevel)])
 
 
 def append(old_size: int, leaves: Sequence[bytes], read_tile: TileReader) -> list[Segment]:
@@ -97,7 +101,27 @@ def append(old_size: int, leaves: Sequence[bytes], read_tile: TileReader) -> lis
             if offset + len(taken) == TILE_WIDTH:
                 before = _split(read_tile(level, index, offset)[: offset * HASH_SIZE]) if offset else []
                 first_filled = index if not filled else first_filled
-                filled.append(_merkle_of_full_run([*before, *taken]))
+                filled.append(full_run_root([*before, *taken]))
             position += len(taken)
         level, position, row = level + 1, first_filled, filled
     return segments
+
+
+def compact_range_nodes(size: int) -> list[tuple[int, int]]:
+    """(level, index) of the perfect subtrees that make up the tree of `size` leaves, left
+    to right: one per set bit of `size`, largest first."""
+    nodes, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            nodes.append((level, start >> level))
+            start += 1 << level
+    return nodes
+
+
+def root_of_compact_range(hashes: Sequence[bytes]) -> bytes:
+    """The RFC 9162 root from the compact range's hashes: each perfect subtree is the left
+    child of everything to its right."""
+    result = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        result = node_hash(left, result)
+    return result
