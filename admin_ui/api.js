@@ -1,4 +1,5 @@
-// The one call the page makes: a page of the caller's organisation's log.
+// The calls the page makes: pages of the caller's organisation's log, and the ledger's
+// checkpoints and proofs the page verifies.
 import { API_BASE } from "./config.js";
 
 const TOKEN_KEY = "audit-log-token";
@@ -45,10 +46,16 @@ export class ApiError extends Error {
 
 /** GET /events with `query` (URLSearchParams); resolves to {events, next_cursor}.
  *  An aborted request (`signal`) rejects with the AbortError itself. */
-export async function fetchPage(query, token, signal) {
+export function fetchPage(query, token, signal) {
+  return fetchJson(`/events?${query}`, token, signal);
+}
+
+/** GET `path` (with its query) of the API as the signed-in admin; the JSON answer, or an
+ *  ApiError with the service's message. */
+export async function fetchJson(path, token, signal) {
   let response;
   try {
-    response = await fetch(`${API_BASE}/events?${query}`, {
+    response = await fetch(`${API_BASE}${path}`, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       signal,
     });

@@ -1,6 +1,7 @@
 // The Audit Log page: filters in the URL, a table newest first, "Load more" by cursor.
-import { ApiError, currentToken, fetchPage, forgetToken, useToken } from "./api.js";
+import { ApiError, currentToken, fetchJson, fetchPage, forgetToken, useToken } from "./api.js";
 import { actorLabel, endOfDay, localTime, startOfDay, utcTime } from "./format.js";
+import { LedgerProblem, verifyEvent, verifyLatest } from "./ledger.js";
 
 const KNOWN_TYPES = [
   "user.login", "user.password_reset", "user.mfa_enabled",
@@ -25,6 +26,8 @@ let nextCursor = null;
 let generation = 0;
 let inFlight = null;
 let loadingMore = false;
+// The latest checkpoint once verified (once per page view): what event proofs check against.
+let ledgerCheck = null;
 
 for (const type of KNOWN_TYPES) {
   const option = document.createElement("option");
@@ -119,8 +122,75 @@ function detailsCell(row, event) {
   add("Time (UTC)", utcTime(event.occurred_at));
   add("Recorded (UTC)", utcTime(event.recorded_at));
   add("Event id", event.event_id);
+  add("Ledger", proofControl(event));
   details.append(summary, list);
   cell(row, details);
+}
+
+const ledgerGet = (path) => fetchJson(path, currentToken());
+
+/** Say what the ledger check found: a plain mark when it held, a warning naming the failure. */
+function showLedger(element, outcome, text) {
+  element.className = `${element.id === "ledger" ? "ledger" : "proof"} ${outcome}`;
+  element.textContent = text;
+  element.hidden = false;
+}
+
+function problemText(error, what) {
+  if (error instanceof LedgerProblem) return `⚠ ${what} failed: ${error.message}.`;
+  if (error instanceof ApiError) return `${what} could not be completed: ${error.message}`;
+  return `⚠ ${what} failed: ${error?.message ?? error}.`;
+}
+
+/** Verify the latest checkpoint and its consistency with what this browser saw before. */
+function checkLedger() {
+  ledgerCheck ??= verifyLatest(ledgerGet);
+  const status = $("ledger");
+  ledgerCheck.then(
+    ({ head }) =>
+      showLedger(
+        status,
+        "verified",
+        `✓ Verified: the signed ledger holds ${head.size} event${head.size === 1 ? "" : "s"} (checkpoint of ${localTime(head.timestamp)}), consistent with what this browser saw before.`,
+      ),
+    (error) => {
+      if (error instanceof ApiError && !(error instanceof LedgerProblem) && error.isRetryable) ledgerCheck = null;
+      showLedger(status, error instanceof LedgerProblem ? "failed" : "", problemText(error, "Ledger verification"));
+    },
+  );
+  return ledgerCheck;
+}
+
+/** "Verify in the ledger" for one event: its inclusion proof, checked here. */
+function proofControl(event) {
+  const wrapper = document.createElement("div");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "secondary";
+  button.textContent = "Verify in the ledger";
+  const result = document.createElement("p");
+  result.className = "proof";
+  result.setAttribute("role", "status");
+  result.hidden = true;
+  button.addEventListener("click", async () => {
+    button.setAttribute("aria-disabled", "true");
+    showLedger(result, "", "Verifying…");
+    try {
+      const latest = await checkLedger();
+      const { index, size, timestamp } = await verifyEvent(ledgerGet, event, latest);
+      showLedger(result, "verified", `✓ Verified: event ${index + 1} of the ${size} in the signed checkpoint of ${localTime(timestamp)}.`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        showLedger(result, "", "Not sealed into a checkpoint yet: try again in a few seconds.");
+      } else {
+        showLedger(result, error instanceof LedgerProblem ? "failed" : "", problemText(error, "Verification of this event"));
+      }
+    } finally {
+      button.removeAttribute("aria-disabled");
+    }
+  });
+  wrapper.append(button, result);
+  return wrapper;
 }
 
 /** Append rows; returns the first new row (or null). */
@@ -225,6 +295,7 @@ async function load(moveFocus = false) {
       if (rows.children.length || !cursor) break;
       setStatus("Still searching…", true);
     }
+    checkLedger();
     if (rows.children.length || nextCursor) {
       setStatus(rows.children.length ? shownCount() : "No events found yet; more remain to search.");
       showOnly("log");

@@ -37,3 +37,9 @@ os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)  # in-process sections use mot
 os.environ.pop("AWS_PROFILE", None)
 
 import moto  # noqa: F401  (before any boto3 client exists; see the docstring)
+
+from devtools import moto_transactions
+
+# moto's transactions without a copy of every table they touch: what DynamoDB costs (the
+# latency section compares handler and bare call on the same moto, so both gain alike).
+moto_transactions.install()

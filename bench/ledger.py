@@ -17,6 +17,7 @@ proof, sealing throughput against the bare hashing, and the auditor's recomputat
 """
 
 import hashlib
+import json
 import math
 import os
 import threading
@@ -79,12 +80,22 @@ class ProofCost:
 
 
 @dataclass(frozen=True)
+class SealLag:
+    interval: int
+    events: int
+    p50: float
+    p99: float
+    worst: float
+
+
+@dataclass(frozen=True)
 class LedgerResult:
     writes: list[WriteCost]
     proofs: list[ProofCost]
     sealed_per_second: float
     hashed_per_second: float
     recomputed_per_second: float
+    lags: list[SealLag]
 
     @property
     def rate_met(self) -> bool:
@@ -92,8 +103,8 @@ class LedgerResult:
 
 
 def _kind(item: dict[str, Any]) -> str:
-    pk = item["pk"]["S"]
-    return next(kind for kind in ("leaves", "nodes", "event", "first", "checkpoints") if f"#{kind}#" in pk or pk.endswith(f"#{kind}"))
+    """Which of the ledger's items `item` is: `org#<org>#<kind>[#…]`."""
+    return str(item["pk"]["S"]).split("#")[2]
 
 
 def _sealables(count: int, seed: int) -> list[Sealable]:
@@ -279,6 +290,96 @@ def recomputation_rate(events: int = 50_000) -> float:
     return events / (time.perf_counter() - started)
 
 
+def seal_lag(interval: int, seconds: float = 20, rate: float = 10) -> SealLag:
+    """Recorded → in a published checkpoint, for events recorded one by one at `rate` a
+    second for `seconds`, through the local pipeline: record_event's handler, the events
+    stream as `make local`'s poller reads it, seal_log's handler, in one process on moto
+    (one moto request at a time, as tests/conftest.py explains). Each event's lag is
+    the first covering checkpoint's timestamp less the event's recorded_at."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    from bench.latency import sample_event
+    from devtools.functions import LambdaContext, load_function
+    from devtools.stream_poller import event_sources
+    from devtools.template import create_queue
+
+    os.environ["CHECKPOINT_INTERVAL_SECONDS"] = str(interval)
+    lock = threading.Lock()
+    original = BotocoreStubber.__call__
+
+    def one_at_a_time(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    BotocoreStubber.__call__ = one_at_a_time  # type: ignore[method-assign]
+    try:
+        with in_process_tables():
+            create_checkpoint_bucket(boto3.client("s3"), "bench-checkpoints")
+            os.environ.update(
+                SIGNING_KEY_ID=create_signing_key(boto3.client("kms")),
+                CHECKPOINT_BUCKET="bench-checkpoints",
+                CHECKPOINT_QUEUE_URL=create_queue(boto3.client("sqs"), "CheckpointQueue", "bench-calls"),
+                LEDGER_ORIGIN="bench",
+            )
+            record = load_function("record_event", "lag")
+            seal_log = load_function("seal_log", "lag")
+            stream, queue = event_sources(
+                dynamodb_endpoint=None,
+                table_name=os.environ["TABLE_NAME"],
+                queue_url=os.environ["CHECKPOINT_QUEUE_URL"],
+            )
+            context = LambdaContext()
+
+            def invoke(event: dict[str, Any]) -> Any:
+                return seal_log.lambda_handler(event, context)
+
+            done = threading.Event()
+
+            def pipeline() -> None:
+                while not done.is_set():
+                    if not stream.deliver(invoke) + queue.deliver(invoke):
+                        time.sleep(0.2)
+
+            sealer = threading.Thread(target=pipeline, daemon=True)
+            sealer.start()
+            recorded: list[tuple[str, str]] = []
+            template = sample_event("record_event")  # events/record_event.json, as sam local invoke sends it
+            for _ in range(int(seconds * rate)):
+                body = {"org_id": "org_lag", "event_type": "user.login", "actor": {"id": "usr_1"}}
+                request = {**template, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+                request["multiValueHeaders"] = {"Content-Type": ["application/json"]}
+                answer = record.lambda_handler(request, context)
+                out = json.loads(answer["body"])
+                recorded.append((out["event_id"], out["recorded_at"]))
+                time.sleep(1 / rate)
+            deadline = time.monotonic() + interval + 60
+            while time.monotonic() < deadline:
+                latest = storage.latest_checkpoint(LEDGER, "org_lag")
+                if latest is not None and latest.tree_size >= len(recorded):
+                    break
+                time.sleep(0.5)
+            done.set()
+            sealer.join(timeout=60)
+            published = sorted((c.tree_size, c.timestamp) for c in storage.checkpoints_newest_first(LEDGER, "org_lag"))
+            lags = []
+            for event_id, recorded_at in recorded:
+                index = storage.leaf_index_of(LEDGER, "org_lag", event_id)
+                assert index is not None, "every recorded event was sealed"
+                covering = next(stamp for size, stamp in published if size > index)
+                lags.append((datetime.fromisoformat(covering) - datetime.fromisoformat(recorded_at)).total_seconds())
+    finally:
+        BotocoreStubber.__call__ = original  # type: ignore[method-assign]
+        os.environ["CHECKPOINT_INTERVAL_SECONDS"] = "0"
+    lags.sort()
+    return SealLag(
+        interval=interval,
+        events=len(lags),
+        p50=lags[len(lags) // 2],
+        p99=lags[min(len(lags) - 1, math.ceil(len(lags) * 0.99) - 1)],
+        worst=lags[-1],
+    )
+
+
 def measure(quick: bool = False) -> LedgerResult:
     writes = []
     for batch in BATCHES:
@@ -289,4 +390,8 @@ def measure(quick: bool = False) -> LedgerResult:
     sealed, hashed = throughput(1_000 if quick else 5_000)
     progress("ledger: audit recomputation rate")
     rate = recomputation_rate(10_000 if quick else 50_000)
-    return LedgerResult(writes, proofs, sealed, hashed, rate)
+    lags = []
+    for interval in (0, 10):
+        progress(f"ledger: seal lag through the local pipeline, CHECKPOINT_INTERVAL_SECONDS={interval}")
+        lags.append(seal_lag(interval, seconds=5 if quick else 20))
+    return LedgerResult(writes, proofs, sealed, hashed, rate, lags)

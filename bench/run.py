@@ -6,6 +6,8 @@ write bench/results.md and bench/latency.png.
 3. Write units and DynamoDB calls per event (bench/writes.py).
 4. Warm latency through the handlers vs the bare boto3 calls, moto server (bench/latency.py).
 5. Package size of the `sam build` artifacts (bench/package_size.py).
+6. The ledger: write units, reads per proof, throughput, recomputation, seal lag
+   (bench/ledger.py).
 
 Sections run one after another in this process (cold start in child processes), the
 heaviest in memory last, so the 20,000-item dataset of the reads never weighs on the
@@ -19,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ROOT, cold_start, latency, package_size, reads, report, writes
+from bench import ROOT, cold_start, latency, ledger, package_size, reads, report, writes
 from bench.progress import progress
 
 
@@ -42,6 +44,7 @@ def main() -> None:
     warm = latency.measure(*((20, 5) if options.quick else (latency.ITERATIONS, latency.WARM_UP)))
     written = writes.measure()
     read = reads.measure(events=2_000 if options.quick else reads.EVENTS)
+    ledger_result = ledger.measure(quick=options.quick)
     run = report.Run(
         started=started,
         seconds=time.perf_counter() - clock,
@@ -51,6 +54,7 @@ def main() -> None:
         writes=written,
         latency=warm,
         package=package,
+        ledger=ledger_result,
         quick=options.quick,
     )
     options.out.mkdir(parents=True, exist_ok=True)

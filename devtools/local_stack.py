@@ -270,7 +270,9 @@ def bridge_gateway() -> str:
 def start_moto(port: int) -> subprocess.Popen[Any]:
     """moto server on every interface of this machine, so function containers on the
     bridge reach it; the traffic stays on the machine."""
-    moto = spawn([str(BIN / "moto_server"), "-H", "0.0.0.0", "-p", str(port)], "moto.log")  # noqa: S104
+    # moto server with transactions that do not copy whole tables (devtools.moto_transactions).
+    command = [str(BIN / "python"), "-m", "devtools.moto_transactions", "-H", "0.0.0.0", "-p", str(port)]  # noqa: S104
+    moto = spawn(command, "moto.log", cwd=ROOT)
     wait_until(lambda: http_status(f"http://127.0.0.1:{port}/moto-api/") is not None, "moto server", 60, moto)
     return moto
 
@@ -405,32 +407,19 @@ def sam_build() -> None:
         raise StackError(f"sam build failed:\n{built.stdout}{built.stderr}")
 
 
+def sam_local(command: str, port: int, env_vars: Path, image_args: list[str], *extra: str) -> subprocess.Popen[Any]:
+    """`sam local <command>` on 127.0.0.1:`port` with the built template, the env-vars
+    file and warm containers; its output in .local/sam-local[-<command>].log."""
+    log = "sam-local.log" if command == "start-api" else f"sam-local-{command.removeprefix('start-')}.log"
+    arguments = ["--template-file", str(ROOT / ".aws-sam/build/template.yaml"), "--host", "127.0.0.1"]
+    arguments += ["--port", str(port), "--env-vars", str(env_vars), "--warm-containers", "EAGER"]
+    return spawn([str(BIN / "sam"), "local", command, *arguments, *extra, *image_args], log, cwd=ROOT, env=sam_env())
+
+
 def start_api(port: int, env_vars: Path, image_args: list[str], admin_origin: str) -> subprocess.Popen[Any]:
     say(f"sam local start-api on 127.0.0.1:{port} (first start builds the function image: about a minute)")
-    api = spawn(
-        [
-            str(BIN / "sam"),
-            "local",
-            "start-api",
-            "--template-file",
-            str(ROOT / ".aws-sam/build/template.yaml"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--env-vars",
-            str(env_vars),
-            # The admin page's origin: the Api's CORS headers and query_log's ADMIN_ORIGIN.
-            "--parameter-overrides",
-            f"AdminOrigin={admin_origin}",
-            "--warm-containers",
-            "EAGER",
-            *image_args,
-        ],
-        "sam-local.log",
-        cwd=ROOT,
-        env=sam_env(),
-    )
+    # The admin page's origin: the Api's CORS headers and query_log's ADMIN_ORIGIN.
+    api = sam_local("start-api", port, env_vars, image_args, "--parameter-overrides", f"AdminOrigin={admin_origin}")
     # Without a token the authorizer answers 401: proof that API Gateway emulation,
     # the authorizer container and the routes are all up.
     wait_until(lambda: http_status(f"http://127.0.0.1:{port}/events") == 401, "sam local start-api", 600, api)
@@ -441,27 +430,7 @@ def start_lambda(port: int, env_vars: Path, image_args: list[str]) -> subprocess
     """`sam local start-lambda`: the Lambda Invoke API for the functions with no route
     (the sealer), which the local poller calls as Lambda's event sources would."""
     say(f"sam local start-lambda on 127.0.0.1:{port} (the sealer, fed by the local stream poller)")
-    process = spawn(
-        [
-            str(BIN / "sam"),
-            "local",
-            "start-lambda",
-            "--template-file",
-            str(ROOT / ".aws-sam/build/template.yaml"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--env-vars",
-            str(env_vars),
-            "--warm-containers",
-            "EAGER",
-            *image_args,
-        ],
-        "sam-local-lambda.log",
-        cwd=ROOT,
-        env=sam_env(),
-    )
+    process = sam_local("start-lambda", port, env_vars, image_args)
     wait_until(lambda: http_status(f"http://127.0.0.1:{port}/") is not None, "sam local start-lambda", 600, process)
     return process
 
@@ -577,8 +546,13 @@ An ORG Member is refused (403):
 No token is refused (401):
   curl -sS -w '\\n' -i "$API/events"
 
+The signed ledger (every event sealed within seconds): the latest checkpoint, then the whole ledger verified
+  curl -sS -w '\\n' "$API/ledger/checkpoint" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -sS "$API/ledger/public-key" -H "Authorization: Bearer $ADMIN_TOKEN" > .local/ledger-key.json
+  .venv/bin/audit-log audit --api "$API" --token "$ADMIN_TOKEN" --public-key .local/ledger-key.json
+
 More tokens: make token ORG={org_b} ROLE=admin USER={ORGS[org_b][0][0]}
-Logs: .local/sam-local.log, .local/moto.log
+Logs: .local/sam-local.log, .local/sam-local-lambda.log (the sealer), .local/stream-poller.log, .local/moto.log
 """,
         flush=True,
     )

@@ -20,6 +20,7 @@ from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from mypy_boto3_dynamodb import DynamoDBClient
 
+from devtools import moto_transactions
 from devtools.functions import LambdaContext, load_function
 from devtools.template import (
     create_checkpoint_bucket,
@@ -53,11 +54,19 @@ TEST_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "1",
 }
 os.environ.update(TEST_ENV)
+moto_transactions.install()  # transactions that cost DynamoDB's time, not one table copy per item
 
 
 @pytest.fixture
 def lambda_context() -> LambdaContext:
     return LambdaContext()
+
+
+class FullTimeContext(LambdaContext):
+    """A seal_log invocation with its whole 300 s ahead (a reconciliation pass in one go)."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
 
 
 _dynamodb = boto3.client("dynamodb")  # once: creating a client costs more than a test

@@ -5,14 +5,19 @@ gateway from devtools.admin_ui, exactly what `make local` serves.
 The browser runs in Asia/Kolkata (UTC+05:30), so a time shown in UTC would be caught.
 """
 
+import base64
+import hashlib
+import json
 import os
 import secrets
+import time as page_time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import boto3
 import pytest
 
 from devtools import local_stack
@@ -266,3 +271,133 @@ def test_the_page_is_readable_at_320_pixels(page: Any, local_api: LocalApi, seed
     )
     assert region[0] <= region[1], f"the table fits its region at 320 px: {region}"
     page.screenshot(path=str(Path(SCREENSHOTS / "audit-log-320.png")))
+
+
+# --- the ledger, verified in the browser -------------------------------------------------
+
+
+def sealed_ledger(local_api: LocalApi, seeded: dict[str, Any]) -> dict[str, Any]:
+    """The seeded organisation's latest checkpoint once every seeded event is in it."""
+    deadline = datetime.now(UTC) + timedelta(minutes=2)
+    while True:
+        status, checkpoint = local_api.call(
+            "GET", "/ledger/checkpoint", headers={"Authorization": f"Bearer {seeded['admin']}"}
+        )
+        assert status == 200, checkpoint
+        if checkpoint["tree_size"] >= EVENTS or datetime.now(UTC) > deadline:
+            assert checkpoint["tree_size"] == EVENTS, "the seeded events were sealed within two minutes"
+            return dict(checkpoint)
+        page_time.sleep(1)
+
+
+def ledger_mark(page: Any) -> Any:
+    mark = page.locator("#ledger")
+    playwright_sync.expect(mark).not_to_have_text("", timeout=30_000)
+    return mark
+
+
+def remember(page: Any, origin: str, body: str) -> None:
+    """What this browser saw on an earlier visit (set before the page's own script runs)."""
+    key, value = json.dumps(f"audit-log-ledger-seen:{origin}"), json.dumps(json.dumps({"body": body}))
+    page.add_init_script(f"localStorage.setItem({key}, {value})")
+
+
+def other_body(checkpoint: dict[str, Any], size: int, root: bytes = b"\x07" * 32) -> str:
+    timestamp = checkpoint["timestamp"]
+    return f"{checkpoint['origin']}\n{size}\n{base64.b64encode(root).decode()}\ntimestamp {timestamp}\n"
+
+
+def test_the_page_verifies_the_signed_ledger_and_an_events_inclusion(
+    page: Any, local_api: LocalApi, seeded: dict[str, Any]
+) -> None:
+    checkpoint = sealed_ledger(local_api, seeded)
+    open_as(page, local_api, seeded["admin"])
+    wait_for_rows(page, 50)
+    mark = ledger_mark(page)
+    playwright_sync.expect(mark).to_contain_text(f"Verified: the signed ledger holds {EVENTS} events")
+    assert "failed" not in (mark.get_attribute("class") or "")
+    stored = page.evaluate(f"localStorage.getItem({json.dumps('audit-log-ledger-seen:' + checkpoint['origin'])})")
+    assert json.loads(stored)["body"] == checkpoint["body"], "the browser keeps what it verified"
+
+    first = page.locator("#log tbody tr").first
+    first.locator("summary").click()
+    first.get_by_role("button", name="Verify in the ledger").click()
+    result = first.locator(".proof")
+    playwright_sync.expect(result).to_contain_text("Verified: event", timeout=30_000)
+    playwright_sync.expect(result).to_contain_text(f"of the {EVENTS} in the signed checkpoint")
+
+
+@pytest.mark.parametrize(
+    ("seen", "named"),
+    [
+        ("same size, other root", "two different ledgers of"),
+        ("smaller, other root", "does not extend the one this browser saw"),
+        ("larger", "fewer than the"),
+    ],
+)
+def test_a_rewritten_history_is_named_on_the_next_visit(
+    page: Any, local_api: LocalApi, seeded: dict[str, Any], seen: str, named: str
+) -> None:
+    checkpoint = sealed_ledger(local_api, seeded)
+    size = {"same size, other root": EVENTS, "smaller, other root": 10, "larger": EVENTS + 5}[seen]
+    remember(page, checkpoint["origin"], other_body(checkpoint, size))
+    open_as(page, local_api, seeded["admin"])
+    mark = ledger_mark(page)
+    playwright_sync.expect(mark).to_contain_text("Ledger verification failed")
+    playwright_sync.expect(mark).to_contain_text(named)
+    assert "failed" in (mark.get_attribute("class") or "")
+
+
+def test_a_checkpoint_signed_by_another_key_is_named(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    sealed_ledger(local_api, seeded)
+    other = ec.generate_private_key(ec.SECP256R1())
+    spki = other.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def signed_by_another_key(route: Any) -> None:
+        """The service's own answer (its headers kept), re-signed by a key not its own."""
+        response = route.fetch()
+        checkpoint = response.json()
+        checkpoint["key_id"] = hashlib.sha256(spki).hexdigest()
+        signature = other.sign(checkpoint["body"].encode(), ec.ECDSA(hashes.SHA256()))
+        checkpoint["signature"] = base64.b64encode(signature).decode()
+        route.fulfill(response=response, json=checkpoint)
+
+    page.route("**/ledger/checkpoint", signed_by_another_key)
+    open_as(page, local_api, seeded["admin"])
+    mark = ledger_mark(page)
+    playwright_sync.expect(mark).to_contain_text("the checkpoint is signed by another key")
+    assert "failed" in (mark.get_attribute("class") or "")
+
+
+def test_an_event_changed_behind_the_api_is_named(page: Any, local_api: LocalApi, seeded: dict[str, Any]) -> None:
+    sealed_ledger(local_api, seeded)
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=local_api.dynamodb,
+        region_name=local_stack.REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    newest = dynamodb.query(
+        TableName=local_stack.TABLE_NAME,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": f"org#{seeded['org']}"}},
+        ScanIndexForward=False,
+        Limit=1,
+    )["Items"][0]
+    changed = {**newest, "details": {"S": json.dumps({"number": 9999})}}  # what only a raw write could do
+    dynamodb.put_item(TableName=local_stack.TABLE_NAME, Item=changed)
+    try:
+        open_as(page, local_api, seeded["admin"])
+        wait_for_rows(page, 50)
+        first = page.locator("#log tbody tr").first
+        first.locator("summary").click()
+        first.get_by_role("button", name="Verify in the ledger").click()
+        result = first.locator(".proof")
+        playwright_sync.expect(result).to_contain_text("changed after it was recorded", timeout=30_000)
+        assert "failed" in (result.get_attribute("class") or "")
+    finally:
+        dynamodb.put_item(TableName=local_stack.TABLE_NAME, Item=newest)

@@ -255,6 +255,15 @@ def test_the_cached_allow_covers_the_admin_read_routes_of_the_stage(authorize: C
 
     assert allows(result, f"{API}/v1/GET/events")
     assert allows(result, f"{API}/v1/GET/events/01KB0000000000000000000000")
+    for path in (
+        "events/01KB0000000000000000000000/proof",
+        "ledger/checkpoint",
+        "ledger/checkpoints",
+        "ledger/public-key",
+        "ledger/consistency",
+        "ledger/entries",
+    ):
+        assert allows(result, f"{API}/v1/GET/{path}"), f"one cached Allow covers GET /{path}"
     assert not allows(result, f"{API}/v1/POST/events"), "record routes are not an admin's"
     assert not allows(result, f"{API}/v2/GET/events"), "only this stage"
     assert not allows(result, "arn:aws:execute-api:eu-west-1:123456789012:otherapi/v1/GET/events")

@@ -27,16 +27,8 @@ from audit_log_client.api import Client
 from audit_log_client.audit import audit
 from audit_log_client.checkpoints import load_public_key
 from audit_log_client.errors import ForkDetected, VerificationFailed
-from devtools.functions import LambdaContext, load_function
-from tests.conftest import TEST_ENV, admin_context, api_event
-
-
-class FullTimeContext(LambdaContext):
-    """A seal_log invocation with its whole 300 s ahead (a reconciliation pass in one go)."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
+from devtools.functions import load_function
+from tests.conftest import TEST_ENV, FullTimeContext, admin_context, api_event
 
 ORGS = ("org_north", "org_south", "org_east", "org_west")
 
@@ -135,6 +127,15 @@ def ledger_api(ledger_resources: Any, lambda_context: Any) -> Iterator[str]:
         server.server_close()
 
 
+def partition(client: Any, table: str, pk: str) -> list[dict[str, Any]]:
+    """Every item of one partition, as stored (wire form): what an operator sees."""
+    answer = client.query(
+        TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": pk}}
+    )
+    items: list[dict[str, Any]] = answer["Items"]
+    return items
+
+
 def public_key(url: str) -> Any:
     return load_public_key(json.dumps(Client(url, "admin-org_north").get_json("/ledger/public-key")))
 
@@ -166,11 +167,7 @@ def sealed(ledger_resources: Any, sealer: Any, ledger_api: str) -> dict[str, Any
 
 
 def test_an_event_changed_in_the_table_behind_the_api_is_named(sealed: dict[str, Any], ledger_resources: Any) -> None:
-    stored = ledger_resources.query(
-        TableName=TEST_ENV["TABLE_NAME"],
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": "org#org_north"}},
-    )["Items"]
+    stored = partition(ledger_resources, TEST_ENV["TABLE_NAME"], "org#org_north")
     victim = next(item for item in stored if item["event_id"]["S"] == sealed["ids"][123])
     victim["actor"]["M"]["id"] = {"S": "usr_someone_else"}  # what only a raw table write could do
     ledger_resources.put_item(TableName=TEST_ENV["TABLE_NAME"], Item=victim)
@@ -183,22 +180,14 @@ def test_a_rewritten_past_is_contradicted_by_the_kept_checkpoint(
 ) -> None:
     """An operator empties the ledger and seals history again without one event, signing
     with the service's own key: the new checkpoints verify, the kept one exposes them."""
-    stored = ledger_resources.query(
-        TableName=TEST_ENV["LEDGER_TABLE_NAME"],
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": "org#org_north#leaves"}},
-    )["Items"]
+    stored = partition(ledger_resources, TEST_ENV["LEDGER_TABLE_NAME"], "org#org_north#leaves")
     for item in ledger_resources.scan(TableName=TEST_ENV["LEDGER_TABLE_NAME"])["Items"]:
         if item["pk"]["S"].startswith("org#org_north#"):
             ledger_resources.delete_item(
                 TableName=TEST_ENV["LEDGER_TABLE_NAME"], Key={"pk": item["pk"], "sk": item["sk"]}
             )
     assert stored
-    events = ledger_resources.query(
-        TableName=TEST_ENV["TABLE_NAME"],
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": "org#org_north"}},
-    )["Items"]
+    events = partition(ledger_resources, TEST_ENV["TABLE_NAME"], "org#org_north")
     gone = next(item for item in events if item["event_id"]["S"] == sealed["ids"][40])
     ledger_resources.delete_item(TableName=TEST_ENV["TABLE_NAME"], Key={"pk": gone["pk"], "sk": gone["sk"]})
     store_events(ledger_resources, "org_north", 5, start=1_000)  # and the log goes on
