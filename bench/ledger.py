@@ -298,7 +298,7 @@ def seal_lag(interval: int, seconds: float = 20, rate: float = 10) -> SealLag:
     the first covering checkpoint's timestamp less the event's recorded_at."""
     from moto.core.botocore_stubber import BotocoreStubber
 
-    from bench.latency import sample_event
+    from bench.latency import sample_event, stdout_discarded
     from devtools.functions import LambdaContext, load_function
     from devtools.stream_poller import event_sources
     from devtools.template import create_queue
@@ -313,7 +313,7 @@ def seal_lag(interval: int, seconds: float = 20, rate: float = 10) -> SealLag:
 
     BotocoreStubber.__call__ = one_at_a_time  # type: ignore[method-assign]
     try:
-        with in_process_tables():
+        with in_process_tables(), stdout_discarded():
             create_checkpoint_bucket(boto3.client("s3"), "bench-checkpoints")
             os.environ.update(
                 SIGNING_KEY_ID=create_signing_key(boto3.client("kms")),
@@ -394,4 +394,6 @@ def measure(quick: bool = False) -> LedgerResult:
     for interval in (0, 10):
         progress(f"ledger: seal lag through the local pipeline, CHECKPOINT_INTERVAL_SECONDS={interval}")
         lags.append(seal_lag(interval, seconds=5 if quick else 20))
+        lag = lags[-1]
+        progress(f"ledger: seal lag p50 {lag.p50:.2f} s, p99 {lag.p99:.2f} s over {lag.events} events")
     return LedgerResult(writes, proofs, sealed, hashed, rate, lags)

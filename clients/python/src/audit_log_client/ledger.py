@@ -40,6 +40,9 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return _sha256(b"\x01" + left + right).digest()
 
 
+_ENTRY_KEYS = frozenset(ENTRY_FIELDS)
+
+
 def _recorded(event: Mapping[str, Any]) -> dict[str, Any]:
     """`event` restricted to the recorded fields (the entry's object, before JCS)."""
     if type(event) is not dict and not isinstance(event, Mapping):  # the exact type first: audits call this per leaf
@@ -105,7 +108,8 @@ def event_matches_leaf(event: Mapping[str, Any], expected: bytes) -> bool:
     serialisations can cost time, never a wrong answer. VerificationFailed when the
     event lacks a recorded field or has no JCS form.
     """
-    recorded = _recorded(event)
+    # An event as served holds exactly the recorded fields: encoded as it is, no copy.
+    recorded = event if type(event) is dict and event.keys() == _ENTRY_KEYS else _recorded(event)
     try:
         fast = _fast_json(recorded).encode()
     except (TypeError, ValueError, RecursionError):  # NaN, a key that is not a string, a lone surrogate
