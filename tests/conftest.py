@@ -267,6 +267,50 @@ def sealer(ledger_resources: DynamoDBClient, lambda_context: LambdaContext) -> S
     return make_sealer(lambda_context)
 
 
+def ledger_event(path: str, query: dict[str, str] | None, **kwargs: Any) -> dict[str, Any]:
+    """A GET of one of read_ledger's routes as API Gateway hands it over (the proof route
+    with its path parameter)."""
+    event = api_event("GET", path, query=query, **kwargs)
+    if path.endswith("/proof"):
+        event["resource"] = "/events/{event_id}/proof"
+        event["pathParameters"] = {"event_id": path.split("/")[2]}
+    return event
+
+
+JsonRoute = Any  # (path, query, headers) -> (status, body as JSON text)
+
+
+@contextmanager
+def serving(answer: JsonRoute) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 answering every GET with `answer`; its base URL (/v1)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qsl, urlsplit
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            status, text = answer(url.path, dict(parse_qsl(url.query)), self.headers)
+            payload = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @pytest.fixture
 def ledger_get(ledger_resources: DynamoDBClient, lambda_context: LambdaContext) -> Any:
     """Call read_ledger's handler as an ORG Admin: `ledger_get("/ledger/checkpoint")`."""
@@ -274,11 +318,7 @@ def ledger_get(ledger_resources: DynamoDBClient, lambda_context: LambdaContext) 
 
     def call(path: str, query: dict[str, str] | None = None, org: str | None = "org_a", **kwargs: Any) -> HttpAnswer:
         kwargs.setdefault("authorizer", admin_context(org))
-        event = api_event("GET", path, query=query, **kwargs)
-        if "/proof" in path:
-            event["resource"] = "/events/{event_id}/proof"
-            event["pathParameters"] = {"event_id": path.split("/")[2]}
-        response = read_ledger.lambda_handler(event, lambda_context)
+        response = read_ledger.lambda_handler(ledger_event(path, query, **kwargs), lambda_context)
         headers = {**(response.get("headers") or {})}
         headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
         return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]), headers)

@@ -7,11 +7,9 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from audit_log_client import cli
 from audit_log_client.api import Client
 from audit_log_client.audit import audit, recompute
 from audit_log_client.errors import ApiError, ForkDetected, VerificationFailed
+from tests.conftest import serving
 from tests.unit.test_client_verify import OTHER, SIGNER, Ledger, b64, write
 
 TOKEN = "test-admin-token"
@@ -63,36 +62,18 @@ def api(request: pytest.FixtureRequest) -> Iterator[tuple[FakeApi, str]]:
     size = getattr(request, "param", 250)
     fake = FakeApi(Ledger(size))
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            url = urllib.parse.urlsplit(self.path)
-            fake.requests.append(self.path)
-            query = dict(urllib.parse.parse_qsl(url.query))
-            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                status, body = 401, {"message": "Unauthorized"}
-            elif url.path in fake.routes:
-                status, body = fake.routes[url.path](query)
-            else:
-                status, body = 404, {"message": "Not found"}
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def answer(path: str, query: dict[str, str], headers: Any) -> tuple[int, str]:
+        fake.requests.append(f"{path}?{urllib.parse.urlencode(query)}" if query else path)
+        if headers.get("Authorization") != f"Bearer {TOKEN}":
+            status, body = 401, {"message": "Unauthorized"}
+        elif path in fake.routes:
+            status, body = fake.routes[path](query)
+        else:
+            status, body = 404, {"message": "Not found"}
+        return status, json.dumps(body)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield fake, f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(answer) as url:
+        yield fake, url
 
 
 def client(url: str, **options: Any) -> Client:

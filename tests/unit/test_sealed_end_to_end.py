@@ -9,11 +9,8 @@ write is the real path."""
 
 import json
 import os
-import threading
-import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -28,7 +25,7 @@ from audit_log_client.audit import audit
 from audit_log_client.checkpoints import load_public_key
 from audit_log_client.errors import ForkDetected, VerificationFailed
 from devtools.functions import load_function
-from tests.conftest import TEST_ENV, FullTimeContext, admin_context, api_event
+from tests.conftest import TEST_ENV, FullTimeContext, admin_context, ledger_event, serving
 
 ORGS = ("org_north", "org_south", "org_east", "org_west")
 
@@ -96,35 +93,14 @@ def ledger_api(ledger_resources: Any, lambda_context: Any) -> Iterator[str]:
     the bearer token `admin-<org>` is that organisation's ORG Admin."""
     read_ledger = load_function("read_ledger")
 
-    class Gateway(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            url = urllib.parse.urlsplit(self.path)
-            path = url.path.removeprefix("/v1")
-            org = self.headers.get("Authorization", "").removeprefix("Bearer admin-")
-            query = dict(urllib.parse.parse_qsl(url.query)) or None
-            event = api_event("GET", path, query=query, authorizer=admin_context(org))
-            if path.endswith("/proof"):
-                event["resource"] = "/events/{event_id}/proof"
-                event["pathParameters"] = {"event_id": path.split("/")[2]}
-            answer = read_ledger.lambda_handler(event, lambda_context)
-            payload = answer["body"].encode()
-            self.send_response(int(answer["statusCode"]))
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def gateway(path: str, query: dict[str, str], headers: Any) -> tuple[int, str]:
+        org = headers.get("Authorization", "").removeprefix("Bearer admin-")
+        event = ledger_event(path.removeprefix("/v1"), query or None, authorizer=admin_context(org))
+        answer = read_ledger.lambda_handler(event, lambda_context)
+        return int(answer["statusCode"]), str(answer["body"])
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Gateway)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(gateway) as url:
+        yield url
 
 
 def partition(client: Any, table: str, pk: str) -> list[dict[str, Any]]:
