@@ -157,9 +157,11 @@ def test_zz_each_operation_got_its_generated_requests(local_api: LocalApi) -> No
     (local_stack.LOCAL / "openapi-fuzz.json").write_text(json.dumps(figures, indent=2) + "\n")
     for operation in ("POST /events", "POST /events/batch", "GET /events", "GET /events without a token"):
         assert tried[operation] >= CASES_PER_OPERATION, dict(tried)
-    ledger_reads = [
-        path for path in json.loads(DOCUMENT_PATH.read_text())["paths"] if path not in ("/events", "/events/batch")
-    ]
-    for path in ledger_reads:
+    # A ledger read with parameters gets its cases; one without (the latest checkpoint, the
+    # public key) has nothing to vary: schemathesis sends it a few times.
+    for path, operations in json.loads(DOCUMENT_PATH.read_text())["paths"].items():
+        if path in ("/events", "/events/batch"):
+            continue
+        wanted = LEDGER_CASES_PER_OPERATION * 0.9 if operations["get"].get("parameters") else 1
         for operation in (f"GET {path}", f"GET {path} without a token"):
-            assert tried[operation] >= LEDGER_CASES_PER_OPERATION * 0.9, dict(tried)
+            assert tried[operation] >= wanted, dict(tried)

@@ -173,3 +173,11 @@ def test_the_tree_size_counts_only_sealed_events(post: Any, sealer: Any, ledger_
 )
 def test_sizes_beyond_any_tree_are_a_400(ledger_get: Any, path: str, query: dict[str, str]) -> None:
     assert ledger_get(path, query).status == 400
+
+
+def test_a_path_the_router_cannot_match_gets_the_error_body(ledger_get: Any) -> None:
+    """Found by the OpenAPI fuzz: an id with a control character matches no route, and the
+    answer must still be the documented error body."""
+    answer = ledger_get("/events/\x0fq\U000f3894\x8b/proof")
+    assert answer.status == 404
+    assert answer.body == {"message": "No such resource", "errors": []}

@@ -272,6 +272,12 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
         response.headers["Retry-After"] = str(error.retry_after)
         return response
 
+    def _no_route(_: Exception) -> Response[Any]:
+        """A path no route matches (a path parameter Powertools' router refuses, such as a
+        control character): the project's error body, not the router's own."""
+        return error_response(HTTPStatus.NOT_FOUND, "No such resource")
+
+    app.not_found(_no_route)
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(EventNotFound)(_not_found)
     app.exception_handler(NotYetInCheckpoint)(_not_yet)
