@@ -63,8 +63,22 @@ scan: $(STAMP) $(SCAN_STAMP)
 openapi: $(STAMP)
 	PYTHONPATH=layers/common/python:. $(BIN)/python -m devtools.openapi
 
-unit: $(STAMP) $(SCAN_STAMP)
-	$(BIN)/pytest
+# The development signing key, made before the workers start: each would otherwise make its
+# own while collecting (tokens are minted at import), racing to write the one file.
+DEV_KEY := .local/dev-jwt/private.pem
+$(DEV_KEY): | $(STAMP)
+	@PYTHONPATH=layers/common/python:. $(BIN)/python -c 'from devtools.dev_tokens import private_key; private_key()'
+
+# pytest in two runs: first everything outside tests/e2e (the unit tier) on UNIT_WORKERS
+# processes (pytest-xdist; each test makes its own moto world), then the e2e tier in one
+# process, since its tests share one sam local stack. Both run even if the first fails; the
+# target fails if either did.
+UNIT_WORKERS ?= 2
+unit: $(STAMP) $(SCAN_STAMP) | $(DEV_KEY)
+	status=0; \
+	$(BIN)/pytest -n $(UNIT_WORKERS) --ignore=tests/e2e || status=$$?; \
+	$(BIN)/pytest tests/e2e || status=$$?; \
+	exit $$status
 
 build: $(STAMP)
 	$(BIN)/sam build

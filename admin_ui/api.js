@@ -1,5 +1,5 @@
-// The calls the page makes: pages of the caller's organisation's log, and the ledger's
-// checkpoints and proofs the page verifies.
+// The calls the page makes: pages of the caller's organisation's log, the investigation
+// helpers (actors, event types), and the ledger's checkpoints and proofs the page verifies.
 import { API_BASE } from "./config.js";
 
 const TOKEN_KEY = "audit-log-token";
@@ -48,6 +48,21 @@ export class ApiError extends Error {
  *  An aborted request (`signal`) rejects with the AbortError itself. */
 export function fetchPage(query, token, signal) {
   return fetchJson(`/events?${query}`, token, signal);
+}
+
+/** GET /actors: the organisation's actors whose name (any word), email or id starts with
+ *  `q` (all of them without), most recently seen first; resolves to {actors, next_cursor}
+ *  (a page may be short, even empty, and still have a cursor). */
+export function fetchActors(q, limit, token, signal, cursor = null) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (q) query.set("q", q);
+  if (cursor) query.set("cursor", cursor);
+  return fetchJson(`/actors?${query}`, token, signal);
+}
+
+/** GET /event-types: every type recorded in the organisation; resolves to {event_types}. */
+export function fetchEventTypes(token, signal) {
+  return fetchJson("/event-types", token, signal);
 }
 
 /** GET `path` (with its query) of the API as the signed-in admin; the JSON answer, or an

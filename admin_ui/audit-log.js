@@ -1,22 +1,57 @@
-// The Audit Log page: filters in the URL, a table newest first, "Load more" by cursor.
-import { ApiError, currentToken, fetchJson, fetchPage, forgetToken, useToken } from "./api.js";
-import { actorLabel, endOfDay, localTime, startOfDay, utcTime } from "./format.js";
+// The Audit Log page: filters in the URL (event type, user, a target's history, dates),
+// the log newest first in a table, "Load more" by cursor, login signals marked, and the
+// signed ledger verified in the browser.
+import {
+  ApiError,
+  currentToken,
+  fetchActors,
+  fetchEventTypes,
+  fetchJson,
+  fetchPage,
+  forgetToken,
+  useToken,
+} from "./api.js";
+import {
+  actorLabel,
+  breakable,
+  endOfDay,
+  eventLabel,
+  localDay,
+  localTime,
+  signalHint,
+  signalLabel,
+  startOfDay,
+  targetLabel,
+  targetTypeLabel,
+  utcTime,
+} from "./format.js";
 import { LedgerProblem, verifyEvent, verifyLatest } from "./ledger.js";
+import { ActorPicker, PickProblem } from "./picker.js";
 
+// Offered until GET /event-types answers (and if it cannot).
 const KNOWN_TYPES = [
   "user.login", "user.password_reset", "user.mfa_enabled",
   "member.invited", "member.removed",
   "api_key.rotated", "organisation.settings_updated",
 ];
 const PAGE_SIZE = "50";
-const FILTERS = ["event_type", "actor_id", "from", "to"];
+const SUGGESTIONS = 8;
+const FILTERS = ["event_type", "actor_id", "target_type", "target_id", "from", "to"];
+const LOGIN = "user.login";
+const SIGN_IN_REASONS = {
+  none: "Your session has ended or you are not signed in. Sign in to the platform again, then come back to this page.",
+  refused: "The service refused the access token: it has expired or is not valid. Sign in to the platform again, or paste another token.",
+  other: "Sign in to the platform as another ORG Admin, or paste another token.",
+};
 
 const $ = (id) => document.getElementById(id);
 const form = $("filters");
+const typeSelect = $("event_type");
 const table = $("log");
 const rows = table.querySelector("tbody");
 const more = $("more");
 const region = document.querySelector(".table-region");
+const listEnd = document.querySelector(".list-end");
 // Pages a load follows by itself when the API answers a short, even empty, page with a
 // cursor (event type + user filters stop a page after a read budget).
 const SEARCH_PAGES = 5;
@@ -28,32 +63,120 @@ let inFlight = null;
 let loadingMore = false;
 // The latest checkpoint once verified (once per page view): what event proofs check against.
 let ledgerCheck = null;
+// What the page learnt about names: actors (GET /actors, or the events shown) and targets.
+const actors = new Map();
+const targets = new Map();
+let recordedTypes = null; // GET /event-types, once it answered
+let unusual = 0; // rows shown with a login signal
 
-for (const type of KNOWN_TYPES) {
-  const option = document.createElement("option");
-  option.value = type;
-  $("known-types").append(option);
+/** Actors matching `q`, most recently seen first: up to `wanted` of them, or until
+ *  `enough(found)`; following the cursor past short pages for a few pages at most. */
+async function findActors(q, wanted, signal, enough = () => false) {
+  const found = [];
+  let cursor = null;
+  for (let page = 0; page < SEARCH_PAGES; page += 1) {
+    const answer = await fetchActors(q, wanted - found.length, currentToken(), signal, cursor);
+    for (const actor of answer.actors) actors.set(actor.id, actor);
+    found.push(...answer.actors);
+    cursor = answer.next_cursor;
+    if (!cursor || found.length >= wanted || enough(found)) break;
+  }
+  return found;
 }
 
-/** The filters as the address bar holds them. */
+const picker = new ActorPicker({
+  input: $("actor"),
+  listbox: $("actor-options"),
+  field: $("actor_id"),
+  search: (q, signal) => findActors(q, SUGGESTIONS, signal),
+  onPick: () => form.requestSubmit(),
+});
+
+/** The filters as the address bar holds them (a target only as a type and id pair). */
 function filtersFromUrl() {
   const url = new URLSearchParams(location.search);
-  return Object.fromEntries(FILTERS.map((name) => [name, url.get(name) ?? ""]));
+  const filters = Object.fromEntries(FILTERS.map((name) => [name, url.get(name) ?? ""]));
+  if (!(filters.target_type && filters.target_id)) filters.target_type = filters.target_id = "";
+  return filters;
 }
+
+const isFiltered = (filters) => FILTERS.some((name) => filters[name]);
 
 /** The API query for `filters` (dates become instants in the viewer's timezone). */
 function apiQuery(filters, cursor) {
   const query = new URLSearchParams({ limit: PAGE_SIZE });
-  if (filters.event_type) query.set("event_type", filters.event_type);
-  if (filters.actor_id) query.set("actor_id", filters.actor_id);
+  for (const name of ["event_type", "actor_id", "target_type", "target_id"]) {
+    if (filters[name]) query.set(name, filters[name]);
+  }
   if (filters.from) query.set("since", startOfDay(filters.from));
   if (filters.to) query.set("until", endOfDay(filters.to));
   if (cursor) query.set("cursor", cursor);
   return query;
 }
 
+/** The type selector: the organisation's recorded types (or the known ones), and the
+ *  one in the address bar even if it is neither. */
+function showTypes(selected) {
+  const types = new Set(recordedTypes ?? KNOWN_TYPES);
+  if (selected) types.add(selected);
+  const options = [new Option("Any event type", "")];
+  for (const type of [...types].sort()) options.push(new Option(`${eventLabel(type)} (${type})`, type));
+  const same =
+    typeSelect.options.length === options.length &&
+    options.every((option, at) => typeSelect.options[at].value === option.value);
+  if (!same) typeSelect.replaceChildren(...options);
+  typeSelect.value = selected;
+}
+
+async function loadTypes() {
+  if (recordedTypes || !currentToken()) return;
+  try {
+    const answer = await fetchEventTypes(currentToken());
+    recordedTypes = answer.event_types.map((entry) => entry.event_type);
+    showTypes(filtersFromUrl().event_type);
+  } catch {
+    // keep offering the known types; the log's own answer says what is wrong, if anything
+  }
+}
+
+const actorName = (id) => (actors.has(id) ? actorLabel(actors.get(id)) : id);
+const targetKey = (type, id) => `${type}\n${id}`;
+const targetName = (type, id) => targets.get(targetKey(type, id)) ?? id;
+
+/** Show the user of the address bar in the picker, named once the page knows the name. */
+function showActor(id) {
+  if (!id) {
+    picker.show(null);
+    return;
+  }
+  if (picker.selected?.id === id && picker.selected.name !== undefined) return;
+  picker.show(actors.get(id) ?? { id });
+  if (!actors.has(id)) nameActor(id);
+}
+
+/** A shared link names the user by id only: GET /actors?q=<id> says who it is. */
+async function nameActor(id) {
+  try {
+    const named = (found) => found.find((actor) => actor.id === id);
+    const found = named(await findActors(id, 10, undefined, named));
+    if (found) learnActor(found, true);
+  } catch {
+    // the id stays shown; the events, once loaded, may name the user
+  }
+}
+
+function learnActor(actor, authoritative = false) {
+  if (!authoritative && actors.has(actor.id)) return;
+  actors.set(actor.id, actor);
+  if (picker.selected?.id === actor.id && picker.input.value === actor.id) picker.show(actor);
+  showView(filtersFromUrl());
+}
+
 function showFilters(filters) {
-  for (const name of FILTERS) form.elements[name].value = filters[name];
+  showTypes(filters.event_type);
+  showActor(filters.actor_id);
+  form.elements.from.value = filters.from;
+  form.elements.to.value = filters.to;
 }
 
 /** Put `filters` in the address bar (so the view can be shared) and load it. */
@@ -65,9 +188,106 @@ function navigate(filters) {
   load(true);
 }
 
-function setStatus(text, busy = false) {
-  $("status").textContent = text;
+/** The filters in force, as chips that remove one each, and the one-click views. */
+let shownView = "";
+function showView(filters) {
+  const chips = [];
+  if (filters.event_type) {
+    chips.push({ name: "Event type", value: eventLabel(filters.event_type), drop: ["event_type"] });
+  }
+  if (filters.actor_id) chips.push({ name: "User", value: actorName(filters.actor_id), drop: ["actor_id"] });
+  if (filters.target_type) {
+    chips.push({
+      name: `History of ${targetTypeLabel(filters.target_type)}`,
+      value: targetName(filters.target_type, filters.target_id),
+      drop: ["target_type", "target_id"],
+    });
+  }
+  if (filters.from) chips.push({ name: "From", value: localDay(filters.from), drop: ["from"] });
+  if (filters.to) chips.push({ name: "To", value: localDay(filters.to), drop: ["to"] });
+  const signIns = filters.actor_id && filters.event_type !== LOGIN ? actorName(filters.actor_id) : "";
+  const signature = JSON.stringify([chips, signIns]);
+  if (signature === shownView) return;
+  shownView = signature;
+
+  const list = $("chips");
+  const focused = [...list.querySelectorAll("button")].indexOf(document.activeElement);
+  list.replaceChildren(
+    ...chips.map((chip) => {
+      const item = document.createElement("li");
+      item.className = "chip";
+      const name = document.createElement("span");
+      name.className = "chip-name";
+      name.textContent = chip.name;
+      const value = document.createElement("span");
+      value.className = "chip-value";
+      value.append(breakable(chip.value));
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "chip-remove";
+      remove.setAttribute("aria-label", `Remove filter: ${chip.name} ${chip.value}`);
+      remove.textContent = "×";
+      remove.addEventListener("click", () => {
+        const kept = { ...filtersFromUrl() };
+        for (const field of chip.drop) kept[field] = "";
+        refocusChip = chips.indexOf(chip);
+        navigate(kept);
+      });
+      item.append(name, " ", value, remove);
+      return item;
+    }),
+  );
+  const buttons = list.querySelectorAll("button");
+  if (focused >= 0 && buttons.length) buttons[Math.min(focused, buttons.length - 1)].focus();
+  const signInsButton = $("sign-ins");
+  signInsButton.hidden = !signIns;
+  signInsButton.textContent = `Review sign-ins of ${signIns}`;
+  $("view").hidden = !chips.length;
+}
+
+// After a chip's removal: which chip (by position) takes the focus.
+let refocusChip = null;
+function focusAfterRemoval() {
+  if (refocusChip === null) return;
+  const buttons = $("chips").querySelectorAll("button");
+  if (buttons.length) buttons[Math.min(refocusChip, buttons.length - 1)].focus();
+  else typeSelect.focus();
+  refocusChip = null;
+}
+
+/** The page's one live region. Text that is already there is not set (or said) again. */
+function setStatus(parts, busy = false, kind = "") {
+  const status = $("status");
+  const pieces = (Array.isArray(parts) ? parts : [parts]).filter(Boolean);
+  const text = pieces.map((piece) => (typeof piece === "string" ? piece : piece.text)).join(" ");
+  if (status.textContent !== text) {
+    status.replaceChildren(
+      ...pieces.flatMap((piece, at) => {
+        const span = document.createElement("span");
+        span.className = typeof piece === "string" ? "" : piece.className;
+        span.textContent = typeof piece === "string" ? piece : piece.text;
+        return at ? [" ", span] : [span];
+      }),
+    );
+  }
+  listEnd.className = `list-end ${kind}`.trim();
   region.setAttribute("aria-busy", String(busy));
+}
+
+function shownCount(filters) {
+  const count = rows.children.length;
+  const noun = filters.event_type === LOGIN ? (count === 1 ? "sign-in" : "sign-ins") : count === 1 ? "event" : "events";
+  return `${count} ${noun} shown${unusual ? `, ${unusual} marked unusual` : ""}.`;
+}
+
+/** What the list's end says once a page is shown: how many, and whether that is all. */
+function showCount(filters) {
+  if (nextCursor) {
+    setStatus(shownCount(filters));
+  } else {
+    const end = isFiltered(filters) ? "No more events." : "Beginning of the log reached.";
+    setStatus([shownCount(filters), { text: end, className: "end" }], false, "at-end");
+  }
 }
 
 function cell(row, ...children) {
@@ -78,6 +298,30 @@ function cell(row, ...children) {
   return td;
 }
 
+function eventCell(row, event) {
+  const label = document.createElement("span");
+  label.className = "event-label";
+  label.textContent = eventLabel(event.event_type);
+  const type = document.createElement("code");
+  type.textContent = event.event_type;
+  const td = cell(row, label, " ", type);
+  const signals = event.signals ?? [];
+  if (signals.length) {
+    const list = document.createElement("ul");
+    list.className = "signals";
+    list.setAttribute("aria-label", "Unusual sign-in");
+    for (const signal of signals) {
+      const item = document.createElement("li");
+      item.className = "signal";
+      item.textContent = signalLabel(signal);
+      item.title = signalHint(signal);
+      list.append(item);
+    }
+    td.append(list);
+    row.classList.add("unusual");
+  }
+}
+
 function actorCell(row, actor) {
   const button = document.createElement("button");
   button.type = "button";
@@ -86,16 +330,46 @@ function actorCell(row, actor) {
   button.dataset.actorId = actor.id;
   const name = document.createElement("span");
   name.className = "actor-name";
-  name.textContent = actorLabel(actor);
+  name.append(breakable(actorLabel(actor)));
   button.append(name);
   if (actor.email && actor.email !== actorLabel(actor)) {
     const email = document.createElement("span");
     email.className = "actor-email";
-    email.textContent = actor.email;
+    email.append(breakable(actor.email));
     button.append(email);
+  }
+  if (actor.type && actor.type !== "user") {
+    const kind = document.createElement("span");
+    kind.className = "actor-type";
+    kind.textContent = actor.type === "system" ? "System" : targetTypeLabel(actor.type);
+    button.append(kind);
   }
   button.addEventListener("click", () => navigate({ ...filtersFromUrl(), actor_id: actor.id }));
   cell(row, button);
+}
+
+function targetCell(row, event) {
+  const list = document.createElement("ul");
+  list.className = "targets";
+  for (const target of event.targets) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link target";
+    const typeLabel = targetTypeLabel(target.type);
+    button.title = `Show the history of ${typeLabel} ${targetLabel(target)} (${target.id})`;
+    const kind = document.createElement("span");
+    kind.className = "target-type";
+    kind.textContent = typeLabel;
+    const name = document.createElement("span");
+    name.className = "target-name";
+    name.append(breakable(targetLabel(target)));
+    button.append(kind, " ", name);
+    button.addEventListener("click", () => navigate({ target_type: target.type, target_id: target.id }));
+    item.append(button);
+    list.append(item);
+  }
+  cell(row, ...(event.targets.length ? [list] : []));
 }
 
 function detailsCell(row, event) {
@@ -111,10 +385,11 @@ function detailsCell(row, event) {
     else dd.textContent = value;
     list.append(dt, dd);
   };
-  const targets = event.targets.map((t) => `${t.type} ${t.name ? `${t.name} (${t.id})` : t.id}`);
-  add("Targets", targets.length ? targets.join(", ") : "—");
+  const named = event.targets.map((t) => `${targetTypeLabel(t.type)} ${t.name ? `${t.name} (${t.id})` : t.id}`);
+  add("Targets", named.length ? named.join(", ") : "—");
   add("IP address", event.context.ip_address ?? "—");
   add("User agent", event.context.user_agent ?? "—");
+  if (event.signals?.length) add("Unusual", event.signals.map((signal) => signalHint(signal) || signalLabel(signal)).join(" "));
   const json = document.createElement("pre");
   json.textContent = JSON.stringify(event.details, null, 2);
   add("Details", json);
@@ -170,7 +445,7 @@ function proofControl(event) {
   button.textContent = "Verify in the ledger";
   const result = document.createElement("p");
   result.className = "proof";
-  result.setAttribute("role", "status");
+  result.tabIndex = -1; // not a live region (the page has one): focus moves here instead
   result.hidden = true;
   button.addEventListener("click", async () => {
     button.setAttribute("aria-disabled", "true");
@@ -188,6 +463,7 @@ function proofControl(event) {
     } finally {
       button.removeAttribute("aria-disabled");
     }
+    if (document.activeElement === button) result.focus();
   });
   wrapper.append(button, result);
   return wrapper;
@@ -200,10 +476,9 @@ function appendEvents(events) {
     const row = document.createElement("tr");
     row.setAttribute("role", "row");
     row.tabIndex = -1; // focusable by script, so "Load more" can move focus to what it added
-    const type = document.createElement("code");
-    type.textContent = event.event_type;
-    cell(row, type);
+    eventCell(row, event);
     actorCell(row, event.actor);
+    targetCell(row, event);
     const time = document.createElement("time");
     time.dateTime = event.occurred_at;
     time.textContent = localTime(event.occurred_at);
@@ -212,15 +487,22 @@ function appendEvents(events) {
     detailsCell(row, event);
     rows.append(row);
     first ??= row;
+    if (event.signals?.length) unusual += 1;
+    learnActor(event.actor);
+    for (const target of event.targets) {
+      if (target.name && !targets.has(targetKey(target.type, target.id))) {
+        targets.set(targetKey(target.type, target.id), target.name);
+      }
+    }
   }
+  showView(filtersFromUrl());
   return first;
 }
 
 function showOnly(...visible) {
-  for (const id of ["sign-in", "error", "empty"]) $(id).hidden = !visible.includes(id);
+  for (const id of ["sign-in", "error"]) $(id).hidden = !visible.includes(id);
   table.hidden = !visible.includes("log");
   more.hidden = !(visible.includes("log") && nextCursor);
-  $("more-error").hidden = true;
 }
 
 /** A new generation: the previous load (or "Load more") is aborted and its answer ignored. */
@@ -243,45 +525,55 @@ function handleFailure(error) {
     return;
   }
   if (error instanceof ApiError && error.status === 401) {
-    setStatus("Sign in to see the Audit Log.");
-    showOnly("sign-in");
+    showSignIn(currentToken() ? "refused" : "none");
     return;
   }
   $("error-detail").textContent = error.message;
   // "Try again" only where a retry can succeed; signing in again is always offered (under
   // `make local` a refused token is sam local's 502, not API Gateway's 401).
   $("retry").hidden = !(error instanceof ApiError && error.isRetryable);
-  setStatus("The Audit Log could not be loaded.");
+  setStatus("");
   showOnly("error");
+  $("error").focus();
 }
 
-function showSignIn() {
+/** The sign-in panel, saying why (`reason`: a key of SIGN_IN_REASONS); the tab's token,
+ *  if any, is forgotten. */
+function showSignIn(reason) {
+  begin();
   forgetToken();
-  setStatus("Sign in to see the Audit Log.");
+  rows.replaceChildren();
+  nextCursor = null;
+  setStatus("");
   showOnly("sign-in");
+  $("sign-in-reason").textContent = SIGN_IN_REASONS[reason];
   $("token").value = "";
   $("sign-in").focus();
-}
-
-function shownCount() {
-  return `${rows.children.length} event${rows.children.length === 1 ? "" : "s"} shown.`;
 }
 
 /** Keep focus somewhere sensible when the control that had it went away. */
 function refocus() {
   if (document.activeElement === document.body || !document.activeElement?.isConnected) {
-    const target = table.hidden ? document.querySelector("section:not([hidden]), #empty:not([hidden])") : region;
-    target?.focus();
+    const target = table.hidden ? document.querySelector("section:not([hidden])") ?? $("status") : region;
+    if (target === $("status")) target.tabIndex = -1;
+    target?.focus({ preventScroll: true });
   }
 }
 
 /** Show the first page for the filters in the address bar; `moveFocus` after a user's
- *  action whose control went away (a clicked user, Clear). */
+ *  action whose control went away (a clicked user or target, Clear). */
 async function load(moveFocus = false) {
-  const { mine, signal } = begin();
   const filters = filtersFromUrl();
   showFilters(filters);
+  showView(filters);
+  focusAfterRemoval();
+  if (!currentToken()) {
+    showSignIn("none");
+    return;
+  }
+  const { mine, signal } = begin();
   rows.replaceChildren();
+  unusual = 0;
   nextCursor = null;
   showOnly();
   setStatus("Loading events…", true);
@@ -296,16 +588,21 @@ async function load(moveFocus = false) {
       setStatus("Still searching…", true);
     }
     checkLedger();
-    if (rows.children.length || nextCursor) {
-      setStatus(rows.children.length ? shownCount() : "No events found yet; more remain to search.");
+    loadTypes();
+    if (rows.children.length) {
+      showCount(filters);
+      showOnly("log");
+    } else if (nextCursor) {
+      setStatus("No events found yet; more remain to search.");
       showOnly("log");
     } else {
-      setStatus("No events match these filters.");
-      showOnly("empty");
+      setStatus(isFiltered(filters) ? "No events match these filters." : "No events recorded yet.", false, "empty");
+      showOnly();
     }
   } catch (error) {
     if (isAbort(error) || mine !== generation) return;
     handleFailure(error);
+    return;
   }
   if (moveFocus) refocus();
 }
@@ -313,16 +610,17 @@ async function load(moveFocus = false) {
 async function loadMore() {
   if (loadingMore || !nextCursor) return;
   const mine = generation;
+  const filters = filtersFromUrl();
   loadingMore = true;
   more.setAttribute("aria-disabled", "true"); // not `disabled`: that would drop keyboard focus
-  $("more-error").hidden = true;
-  setStatus("Loading more events…", true);
+  setStatus([shownCount(filters), "Loading more events…"], true);
   try {
-    const answer = await fetchPage(apiQuery(filtersFromUrl(), nextCursor), currentToken(), inFlight?.signal);
+    const answer = await fetchPage(apiQuery(filters, nextCursor), currentToken(), inFlight?.signal);
     if (mine !== generation) return;
     const first = appendEvents(answer.events);
     nextCursor = answer.next_cursor;
-    setStatus(answer.events.length ? shownCount() : `${shownCount()} None in that stretch; more remain.`);
+    if (answer.events.length || !nextCursor) showCount(filters);
+    else setStatus([shownCount(filters), "None in that stretch; more remain."]);
     more.hidden = !nextCursor;
     if (first) first.focus();
     else if (more.hidden) region.focus();
@@ -333,9 +631,7 @@ async function loadMore() {
       return;
     }
     // Keep what is shown; say what failed beside the button, which tries the same page again.
-    $("more-error").textContent = `More events could not be loaded: ${error.message}`;
-    $("more-error").hidden = false;
-    setStatus(shownCount());
+    setStatus([shownCount(filters), { text: `More events could not be loaded: ${error.message}`, className: "inline-error" }]);
   } finally {
     if (mine === generation) {
       loadingMore = false;
@@ -344,14 +640,34 @@ async function loadMore() {
   }
 }
 
-form.addEventListener("submit", (submitted) => {
+/** The dates as a range the API can answer: "To" not before "From". */
+function datesValid() {
+  const { from, to } = form.elements;
+  to.setCustomValidity(from.value && to.value && to.value < from.value ? "“To” is before “From”." : "");
+  return form.reportValidity();
+}
+
+form.addEventListener("submit", async (submitted) => {
   submitted.preventDefault();
-  if (!form.reportValidity()) return;
-  navigate(Object.fromEntries(FILTERS.map((name) => [name, form.elements[name].value.trim()])));
+  let actorId;
+  try {
+    actorId = await picker.resolve();
+  } catch (error) {
+    if (!(error instanceof PickProblem)) throw error;
+    picker.input.setCustomValidity(error.message);
+    picker.input.reportValidity();
+    return;
+  }
+  if (!datesValid()) return;
+  const { target_type, target_id } = filtersFromUrl();
+  const { from, to } = form.elements;
+  navigate({ event_type: typeSelect.value, actor_id: actorId, target_type, target_id, from: from.value, to: to.value });
 });
+form.elements.to.addEventListener("input", () => form.elements.to.setCustomValidity(""));
 $("clear").addEventListener("click", () => navigate({}));
+$("sign-ins").addEventListener("click", () => navigate({ ...filtersFromUrl(), event_type: LOGIN }));
 $("retry").addEventListener("click", () => load(true));
-$("sign-in-again").addEventListener("click", showSignIn);
+$("sign-in-again").addEventListener("click", () => showSignIn("other"));
 more.addEventListener("click", loadMore);
 $("token-form").addEventListener("submit", (submitted) => {
   submitted.preventDefault();
@@ -363,4 +679,5 @@ $("token-form").addEventListener("submit", (submitted) => {
 });
 window.addEventListener("popstate", () => load());
 
+loadTypes(); // beside the first page, not after it
 load();

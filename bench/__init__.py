@@ -26,6 +26,7 @@ BENCH_ENV = {
     "AWS_SECRET_ACCESS_KEY": "bench",
     "TABLE_NAME": "bench-events",
     "LEDGER_TABLE_NAME": "bench-ledger",
+    "INVESTIGATION_TABLE_NAME": "bench-investigation",
     "CURSOR_SECRET": "bench-cursor-secret-0123456789abcdef",
     "RETENTION_DAYS": "0",
     "POWERTOOLS_SERVICE_NAME": "audit-log",

@@ -12,6 +12,7 @@ FilterExpression for the type and actor. It serves the same events, which the be
 """
 
 import math
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from bench.tables import TABLE, in_process_tables, listing_reused, put_items
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+INVESTIGATION = os.environ["INVESTIGATION_TABLE_NAME"]
 EVENTS = 20_000
 # The smallest of the three organisations (about 15 % of the log) is the one walked: every
 # page costs moto a pass over the whole table, so walking the largest would take most of
@@ -143,7 +145,15 @@ def walk(filters: Filters) -> tuple[int, int]:
     served = pages = 0
     cursor: str | None = None
     while True:
-        page = read_page(ORG, filters, LIMIT, cursor, table_name=TABLE, cursor_secret=CURSOR_SECRET)
+        page = read_page(
+            ORG,
+            filters,
+            LIMIT,
+            cursor,
+            table_name=TABLE,
+            investigation_table=INVESTIGATION,
+            cursor_secret=CURSOR_SECRET,
+        )
         served, pages, cursor = served + len(page.events), pages + 1, page.next_cursor
         if cursor is None:
             return served, pages

@@ -11,6 +11,9 @@ from pathlib import Path
 
 from audit_log.events_table import FILTERED_READ_BUDGET
 from bench.cold_start import BASELINE, NO_LAYER_BYTECODE, TRACING_OFF, ColdStartResult
+from bench.investigation import BATCH as INDEX_BATCH
+from bench.investigation import LIMIT as HISTORY_LIMIT
+from bench.investigation import InvestigationResult
 from bench.latency import LatencyResult
 from bench.ledger import RATE_GOAL, READ_GOAL, WRITE_GOAL, LedgerResult
 from bench.package_size import UNZIPPED_QUOTA, ZIPPED_QUOTA, PackageResult
@@ -31,6 +34,7 @@ class Run:
     latency: LatencyResult
     package: PackageResult
     ledger: LedgerResult
+    investigation: InvestigationResult
     quick: bool = False
 
 
@@ -83,6 +87,11 @@ def goal_rows(run: Run) -> list[str]:
     rows.append(
         f"| 6 | `audit-log audit` recomputation, entries already fetched | {ledger.recomputed_per_second:,.0f}/s "
         f"| ≥ {RATE_GOAL:,}/s | {yes_no(ledger.rate_met)} |"
+    )
+    history = run.investigation.reads
+    rows.append(
+        f"| 7 | items read per item returned, one resource's history | {history.read_per_returned:.2f} | 1.00 "
+        f"| {yes_no(history.scanned == history.returned and history.calls == history.pages)} |"
     )
     return rows
 
@@ -384,6 +393,32 @@ def ledger_section(result: LedgerResult) -> list[str]:
     return lines
 
 
+def investigation_section(result: InvestigationResult) -> list[str]:
+    writes, reads = result.writes, result.reads
+    kinds = ("target copy", "actor", "actor term", "event type", "first login", "signal")
+    return [
+        "## 7. Investigation helpers",
+        "",
+        f"Write units indexing adds per event recorded (index_events, off the record path): {writes.events:,} "
+        f"events of the reads' dataset in stream batches of {INDEX_BATCH}, every request to the investigation "
+        "table captured; a put costs its item's KB, an update the KB of the item it leaves (a failed "
+        "conditional update too), an actor's update 2 more for its moved `by_recency` entry.",
+        "",
+        f"| events | (event, target) pairs | requests | {' | '.join(kinds)} | units per event | units per target |",
+        "|---|---|---|" + "---|" * len(kinds) + "---|---|",
+        f"| {writes.events:,} | {writes.targets:,} | {writes.requests:,} | "
+        + " | ".join(f"{writes.units.get(kind, 0):g}" for kind in kinds)
+        + f" | **{writes.per_event:.2f}** | **{writes.per_target:.2f}** |",
+        "",
+        f"One resource's history (`target_type` + `target_id`, the busiest target: {reads.target}), every page "
+        f"walked at limit {HISTORY_LIMIT}: {reads.served} events in {reads.pages} pages, {reads.calls} Query "
+        f"calls, {reads.scanned} items read for {reads.returned} returned "
+        f"(**{reads.read_per_returned:.2f}** per item). The hand-rolled alternative, the organisation's "
+        f"partition read and the target picked out, read {reads.baseline_scanned:,} items in "
+        f"{reads.baseline_calls} calls for the same events.",
+    ]
+
+
 def markdown(run: Run) -> str:
     started = run.started.strftime("%Y-%m-%d %H:%M UTC")
     python = f"{platform.python_implementation()} {platform.python_version()}"
@@ -414,6 +449,7 @@ def markdown(run: Run) -> str:
         latency_section(run.latency),
         package_section(run.package),
         ledger_section(run.ledger),
+        investigation_section(run.investigation),
     ]
     body = [line for section in sections for line in [*section, ""]]
     return "\n".join(header + body)

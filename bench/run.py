@@ -8,6 +8,8 @@ write bench/results.md and bench/latency.png.
 5. Package size of the `sam build` artifacts (bench/package_size.py).
 6. The ledger: write units, reads per proof, throughput, recomputation, seal lag
    (bench/ledger.py).
+7. Investigation helpers: write units indexing adds per event and per target, reads of
+   one resource's history (bench/investigation.py).
 
 Sections run one after another in this process (cold start in child processes), the
 heaviest in memory last, so the 20,000-item dataset of the reads never weighs on the
@@ -21,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ROOT, cold_start, latency, ledger, package_size, reads, report, writes
+from bench import ROOT, cold_start, investigation, latency, ledger, package_size, reads, report, writes
 from bench.progress import progress
 
 
@@ -45,6 +47,7 @@ def main() -> None:
     written = writes.measure()
     read = reads.measure(events=2_000 if options.quick else reads.EVENTS)
     ledger_result = ledger.measure(quick=options.quick)
+    indexed = investigation.measure(events=500 if options.quick else investigation.EVENTS)
     run = report.Run(
         started=started,
         seconds=time.perf_counter() - clock,
@@ -55,6 +58,7 @@ def main() -> None:
         latency=warm,
         package=package,
         ledger=ledger_result,
+        investigation=indexed,
         quick=options.quick,
     )
     options.out.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,14 @@ from devtools.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "admin_ui"
-# Paths of the platform's settings area this reference UI stands in for.
-ROUTES = {"/settings/audit-log": "audit-log.html", "/settings": "settings.html"}
+# Paths of the platform's settings area this reference UI stands in for: the Audit Log
+# page, and the settings page standing in for the Organisation section's other pages.
+ROUTES = {
+    "/settings/audit-log": "audit-log.html",
+    "/settings": "settings.html",
+    "/settings/members": "settings.html",
+    "/settings/admin-overview": "settings.html",
+}
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript",

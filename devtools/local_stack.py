@@ -33,6 +33,9 @@ AWS_IMAGE = "public.ecr.aws/lambda/python:3.11"
 OFFLINE_IMAGE = "local/lambda-python:3.11"
 TABLE_NAME = "audit-log-events"
 LEDGER_TABLE_NAME = "audit-log-ledger"
+INVESTIGATION_TABLE_NAME = "audit-log-investigation"
+# Logical id -> name of every table the local stack runs.
+TABLES = {"EventsTable": TABLE_NAME, "LedgerTable": LEDGER_TABLE_NAME, "InvestigationTable": INVESTIGATION_TABLE_NAME}
 CHECKPOINT_BUCKET = "audit-log-checkpoints"
 CHECKPOINT_QUEUE = "audit-log-checkpoint-calls"
 LEDGER_ORIGIN = "audit-log.local/audit-log"
@@ -306,9 +309,7 @@ def create_resources(endpoint: str) -> dict[str, str]:
     from devtools import template
 
     declared = template.load_template()
-    template.create_tables(
-        _client("dynamodb", endpoint), {"EventsTable": TABLE_NAME, "LedgerTable": LEDGER_TABLE_NAME}, declared
-    )
+    template.create_tables(_client("dynamodb", endpoint), TABLES, declared)
     template.create_checkpoint_bucket(_client("s3", endpoint), CHECKPOINT_BUCKET, declared)
     key_arn = template.create_signing_key(_client("kms", endpoint), declared)
     queue_url = template.create_queue(_client("sqs", endpoint), "CheckpointQueue", CHECKPOINT_QUEUE, declared)
@@ -321,10 +322,10 @@ def recreate_tables(endpoint: str) -> None:
     from devtools import template
 
     client = _client("dynamodb", endpoint)
-    for name in (TABLE_NAME, LEDGER_TABLE_NAME):
+    for name in TABLES.values():
         client.update_table(TableName=name, DeletionProtectionEnabled=False)
         client.delete_table(TableName=name)
-    template.create_tables(client, {"EventsTable": TABLE_NAME, "LedgerTable": LEDGER_TABLE_NAME})
+    template.create_tables(client, TABLES)
 
 
 def seed_demo_data(endpoint: str) -> None:
@@ -372,7 +373,13 @@ def write_env_vars(path: Path, dynamodb_endpoint: str, resources: dict[str, str]
     container_queue_url = dynamodb_endpoint + "/" + resources["queue_url"].split("/", 3)[3]
     env_vars = {
         "RecordEventFunction": {**shared, "TABLE_NAME": TABLE_NAME, "RETENTION_DAYS": "0"},
-        "QueryLogFunction": {**shared, "TABLE_NAME": TABLE_NAME, "CURSOR_SECRET": local_secret()},
+        "QueryLogFunction": {
+            **shared,
+            "TABLE_NAME": TABLE_NAME,
+            "INVESTIGATION_TABLE_NAME": INVESTIGATION_TABLE_NAME,
+            "CURSOR_SECRET": local_secret(),
+        },
+        "IndexEventsFunction": {**shared, "INVESTIGATION_TABLE_NAME": INVESTIGATION_TABLE_NAME},
         "SealLogFunction": {
             **ledger,
             "AWS_ENDPOINT_URL_S3": dynamodb_endpoint,
@@ -381,7 +388,11 @@ def write_env_vars(path: Path, dynamodb_endpoint: str, resources: dict[str, str]
             "CHECKPOINT_QUEUE_URL": container_queue_url,
             "CHECKPOINT_INTERVAL_SECONDS": str(template_default("CheckpointIntervalSeconds")),
         },
-        "ReadLedgerFunction": {**ledger, "CURSOR_SECRET": local_secret()},
+        "ReadLedgerFunction": {
+            **ledger,
+            "INVESTIGATION_TABLE_NAME": INVESTIGATION_TABLE_NAME,
+            "CURSOR_SECRET": local_secret(),
+        },
         "AuthorizerFunction": {
             **shared,
             "JWKS_URL": "",
@@ -428,15 +439,18 @@ def start_api(port: int, env_vars: Path, image_args: list[str], admin_origin: st
 
 def start_lambda(port: int, env_vars: Path, image_args: list[str]) -> subprocess.Popen[Any]:
     """`sam local start-lambda`: the Lambda Invoke API for the functions with no route
-    (the sealer), which the local poller calls as Lambda's event sources would."""
-    say(f"sam local start-lambda on 127.0.0.1:{port} (the sealer, fed by the local stream poller)")
+    (the sealer and the indexer), which the local poller calls as Lambda's event sources
+    would."""
+    say(f"sam local start-lambda on 127.0.0.1:{port} (the sealer and the indexer, fed by the local stream poller)")
     process = sam_local("start-lambda", port, env_vars, image_args)
     wait_until(lambda: http_status(f"http://127.0.0.1:{port}/") is not None, "sam local start-lambda", 600, process)
     return process
 
 
 def start_poller(moto_endpoint: str, lambda_port: int, queue_url: str) -> subprocess.Popen[Any]:
-    say("local stream poller: moto server's events stream and checkpoint queue -> SealLogFunction")
+    say(
+        "local stream poller: the events stream -> SealLogFunction and IndexEventsFunction; the checkpoint queue -> SealLogFunction"
+    )
     return spawn(
         [
             str(BIN / "python"),
@@ -541,6 +555,12 @@ Filter by user (one user's logins):
 Next page (pass next_cursor back with the same filters):
   NEXT=$(curl -sS "$API/events?limit=5" -H "Authorization: Bearer $ADMIN_TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["next_cursor"])')
   curl -sS -w '\\n' "$API/events?limit=5&cursor=$NEXT" -H "Authorization: Bearer $ADMIN_TOKEN"
+Find a user by name or email, and the event types recorded (kept up to date within seconds):
+  curl -sS -w '\\n' "$API/actors?q=kath" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -sS -w '\\n' "$API/event-types" -H "Authorization: Bearer $ADMIN_TOKEN"
+The history of one resource (the billing API key), and logins marked new_ip / new_user_agent:
+  curl -sS -w '\\n' "$API/events?target_type=api_key&target_id=key_billing" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -sS -w '\\n' "$API/events?event_type=user.login&actor_id=usr_katherine&limit=5" -H "Authorization: Bearer $ADMIN_TOKEN"
 An ORG Member is refused (403):
   curl -sS -w '\\n' -i "$API/events" -H "Authorization: Bearer $MEMBER_TOKEN"
 No token is refused (401):
@@ -552,7 +572,7 @@ The signed ledger (every event sealed within seconds): the latest checkpoint, th
   .venv/bin/audit-log audit --api "$API" --token "$ADMIN_TOKEN" --public-key .local/ledger-key.json
 
 More tokens: make token ORG={org_b} ROLE=admin USER={ORGS[org_b][0][0]}
-Logs: .local/sam-local.log, .local/sam-local-lambda.log (the sealer), .local/stream-poller.log, .local/moto.log
+Logs: .local/sam-local.log, .local/sam-local-lambda.log (the sealer and the indexer), .local/stream-poller.log, .local/moto.log
 """,
         flush=True,
     )

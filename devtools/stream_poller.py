@@ -1,8 +1,10 @@
 """What Lambda's event source mappings do, for local runs and tests: `sam local` has no
 event sources, so this reads moto server's DynamoDB stream and SQS queue and hands the
-sealer the events Lambda would (same shapes, batches of up to 100 stream records or 10
+functions the events Lambda would (same shapes, batches of up to 100 stream records or 10
 messages), honouring ReportBatchItemFailures: a stream batch is retried from the first
-failed record, a failed message stays on its queue.
+failed record, a failed message stays on its queue. The stream has two readers, each
+with its own position, as with two event source mappings: the sealer (which also gets
+the checkpoint queue) and the indexer of the investigation helpers.
 
     python -m devtools.stream_poller --dynamodb URL --lambda URL   # make local runs this
 
@@ -124,6 +126,13 @@ def event_sources(
     return StreamSource(streams, stream_arn), QueueSource(sqs, queue_url, queue_arn)
 
 
+def stream_source(*, dynamodb_endpoint: str | None, table_name: str, region: str = "us-east-1") -> StreamSource:
+    """Another reader of the table's stream, from its start."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint, region_name=region)
+    streams = boto3.client("dynamodbstreams", endpoint_url=dynamodb_endpoint, region_name=region)
+    return StreamSource(streams, dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"])
+
+
 def lambda_invoker(lambda_endpoint: str, function_name: str, region: str = "us-east-1") -> Invoke:
     """Invoke `function_name` on a Lambda endpoint (`sam local start-lambda`)."""
     from botocore.config import Config
@@ -157,19 +166,25 @@ def main() -> None:
     parser.add_argument("--lambda", dest="lambda_endpoint", required=True, help="sam local start-lambda")
     parser.add_argument("--table", required=True)
     parser.add_argument("--queue-url", required=True)
-    parser.add_argument("--function", default="SealLogFunction")
+    parser.add_argument("--function", default="SealLogFunction", help="the sealer: the stream and the queue")
+    parser.add_argument("--indexer", default="IndexEventsFunction", help="the stream's second reader ('' for none)")
     parser.add_argument("--idle-wait", type=float, default=0.5, help="seconds between rounds with nothing to do")
     args = parser.parse_args()
     invoke = lambda_invoker(args.lambda_endpoint, args.function)
-    sources: tuple[StreamSource, QueueSource] | None = None
+    index = lambda_invoker(args.lambda_endpoint, args.indexer) if args.indexer else None
+    sources: tuple[StreamSource, QueueSource, StreamSource | None] | None = None
     while True:
         try:
             if sources is None:
-                sources = event_sources(
+                stream, queue = event_sources(
                     dynamodb_endpoint=args.dynamodb, table_name=args.table, queue_url=args.queue_url
                 )
-            stream, queue = sources
+                second = stream_source(dynamodb_endpoint=args.dynamodb, table_name=args.table) if index else None
+                sources = stream, queue, second
+            stream, queue, second = sources
             busy = stream.deliver(invoke) + queue.deliver(invoke)
+            if second is not None and index is not None:
+                busy += second.deliver(index)
         except (ClientError, BotoCoreError) as error:
             # A table made anew (the e2e fuzz empties it) has a new stream: find it again.
             print(f"[poller] {type(error).__name__}: {error}; starting over", file=sys.stderr, flush=True)

@@ -15,7 +15,11 @@ from mypy_boto3_sqs import SQSClient
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "template.yaml"
 
 # Logical id of each table in the template → the environment variable naming it.
-TABLE_ENV_VARS = {"EventsTable": "TABLE_NAME", "LedgerTable": "LEDGER_TABLE_NAME"}
+TABLE_ENV_VARS = {
+    "EventsTable": "TABLE_NAME",
+    "LedgerTable": "LEDGER_TABLE_NAME",
+    "InvestigationTable": "INVESTIGATION_TABLE_NAME",
+}
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:

@@ -41,6 +41,7 @@ TEST_ENV = {
     "AWS_ENDPOINT_URL_DYNAMODB": "",
     "TABLE_NAME": "audit-log-events",
     "LEDGER_TABLE_NAME": "audit-log-ledger",
+    "INVESTIGATION_TABLE_NAME": "audit-log-investigation",
     "LEDGER_ORIGIN": "audit-log.test/unit",
     "CHECKPOINT_BUCKET": "audit-log-checkpoints",
     "CHECKPOINT_INTERVAL_SECONDS": "0",
@@ -77,10 +78,14 @@ _sqs = boto3.client("sqs")
 
 @contextmanager
 def fresh_tables() -> Iterator[DynamoDBClient]:
-    """A new moto account holding the events table under the name the functions were
-    configured with (the ledger's resources come with `ledger_resources`)."""
+    """A new moto account holding the events table and the investigation table (the log
+    serves signals from it) under the names the functions were configured with (the
+    ledger's resources come with `ledger_resources`)."""
     with mock_aws():
-        create_tables(_dynamodb, {"EventsTable": TEST_ENV["TABLE_NAME"]})
+        create_tables(
+            _dynamodb,
+            {"EventsTable": TEST_ENV["TABLE_NAME"], "InvestigationTable": TEST_ENV["INVESTIGATION_TABLE_NAME"]},
+        )
         yield _dynamodb
 
 
@@ -204,6 +209,25 @@ def get(ddb: DynamoDBClient, lambda_context: LambdaContext) -> Any:
     return call
 
 
+@pytest.fixture
+def dynamodb_calls() -> Iterator[list[dict[str, Any]]]:
+    """Every DynamoDB request the service sends: its operation, and DynamoDB's own
+    ScannedCount and Count (None for operations that have none)."""
+    from audit_log import events_table
+
+    calls: list[dict[str, Any]] = []
+
+    def record(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append(
+            {"operation": model.name, "ScannedCount": parsed.get("ScannedCount"), "Count": parsed.get("Count")}
+        )
+
+    emitter = events_table.dynamodb_client().meta.events
+    emitter.register("after-call.dynamodb", record)
+    yield calls
+    emitter.unregister("after-call.dynamodb", record)
+
+
 def one_call_at_a_time(monkeypatch: pytest.MonkeyPatch, handler: type) -> None:
     """Make moto handle one DynamoDB request at a time (through `handler.__call__`: the
     in-process stubber or moto server's WSGI app), as DynamoDB isolates each request.
@@ -244,6 +268,33 @@ class Sealer:
                 return delivered
             delivered += done
         raise AssertionError(f"the sealer was still busy after {rounds} rounds")
+
+
+@dataclass
+class Indexer:
+    """index_events fed from moto's stream as its event source mapping would feed it (a
+    reader of its own): `run()` delivers until nothing is left."""
+
+    stream: Any
+    invoke: Any
+
+    def run(self, rounds: int = 100) -> int:
+        delivered = 0
+        for _ in range(rounds):
+            done = self.stream.deliver(self.invoke)
+            if not done:
+                return delivered
+            delivered += done
+        raise AssertionError(f"the indexer was still busy after {rounds} rounds")
+
+
+@pytest.fixture
+def indexer(ddb: DynamoDBClient, lambda_context: LambdaContext) -> Indexer:
+    from devtools.stream_poller import stream_source
+
+    index_events = load_function("index_events")
+    stream = stream_source(dynamodb_endpoint=None, table_name=TEST_ENV["TABLE_NAME"])
+    return Indexer(stream, lambda event: index_events.lambda_handler(event, lambda_context))
 
 
 def make_sealer(lambda_context: LambdaContext, container: str = "") -> Sealer:

@@ -18,7 +18,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from audit_log.tokens import AuthorizerSettings, KeysUnavailable, TokenRejected, bearer_token, signing_keys, verify
 
 # Read routes an ORG Admin may call; one cached Allow covers them all.
-ADMIN_READ_ROUTES = [("GET", "/events"), ("GET", "/events/*"), ("GET", "/ledger/*")]
+ADMIN_READ_ROUTES = [
+    ("GET", "/events"),
+    ("GET", "/events/*"),
+    ("GET", "/ledger/*"),
+    ("GET", "/actors"),
+    ("GET", "/event-types"),
+]
 
 logger = Logger()
 

@@ -150,6 +150,7 @@ def list_entries(
     page = reading.entries(
         ledger_table=settings.LEDGER_TABLE_NAME,
         events_table_name=settings.TABLE_NAME,
+        investigation_table=settings.INVESTIGATION_TABLE_NAME,
         org_id=org_id,
         start=start,
         limit=limit,

@@ -1,6 +1,6 @@
 """Schemathesis against the local stack, from the committed openapi.json: at least 1,000
-generated requests per record or log operation and 200 per ledger read, valid and
-invalid, through API Gateway emulation, the
+generated requests per record or log operation and 200 per other read (the ledger's, the
+investigation helpers'), valid and invalid, through API Gateway emulation, the
 authorizer and the functions in Lambda containers. Every answer must be documented and
 conform to its schema, none may be a 5xx, invalid input must be refused, and each read
 is tried again without its token, which must be refused.
@@ -61,8 +61,8 @@ def local_stack_document() -> dict[str, Any]:
 # Loaded at collection (schemathesis parametrizes from it); the stack's URL, known only
 # once the session fixture has started it, is given to each call.
 ADMIN = {"Authorization": f"Bearer {token(ORG, 'admin', 'usr_fuzz')}"}
-# The record and log routes get the most cases; the ledger's reads (parameters that are
-# numbers, a cursor and an id) fewer: each costs a round trip through sam local, twice.
+# The record and log routes get the most cases; the other reads (the ledger's: numbers, a
+# cursor and an id; the actors' search) fewer: each costs a round trip through sam local, twice.
 LOG_ROUTES = r"^/events(/batch)?$"
 LEDGER_CASES_PER_OPERATION = 200
 
@@ -157,8 +157,8 @@ def test_zz_each_operation_got_its_generated_requests(local_api: LocalApi) -> No
     (local_stack.LOCAL / "openapi-fuzz.json").write_text(json.dumps(figures, indent=2) + "\n")
     for operation in ("POST /events", "POST /events/batch", "GET /events", "GET /events without a token"):
         assert tried[operation] >= CASES_PER_OPERATION, dict(tried)
-    # A ledger read with parameters gets its cases; one without (the latest checkpoint, the
-    # public key) has nothing to vary: schemathesis sends it a few times.
+    # Another read with parameters gets its cases; one without (the latest checkpoint, the
+    # public key, the event types) has nothing to vary: schemathesis sends it a few times.
     for path, operations in json.loads(DOCUMENT_PATH.read_text())["paths"].items():
         if path in ("/events", "/events/batch"):
             continue

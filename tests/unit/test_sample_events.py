@@ -12,6 +12,7 @@ from tests.conftest import ROOT, stored_events
 
 SAMPLES = sorted((ROOT / "events").glob("record_*.json"))
 QUERY_SAMPLES = sorted((ROOT / "events").glob("query_*.json"))
+INVESTIGATE_SAMPLES = sorted((ROOT / "events").glob("investigate_*.json"))
 
 
 def test_samples_exist() -> None:
@@ -33,9 +34,12 @@ def test_sample_records_every_event_it_carries(path: Path, ddb: Any, lambda_cont
 
 
 @pytest.mark.parametrize("path", QUERY_SAMPLES, ids=lambda path: path.name)
-def test_query_sample_serves_the_matching_recorded_events(path: Path, ddb: Any, lambda_context: Any) -> None:
+def test_query_sample_serves_the_matching_recorded_events(
+    path: Path, ddb: Any, lambda_context: Any, indexer: Any
+) -> None:
     for sample in SAMPLES:  # the record samples are the sample organisation's log
         load_function("record_event").lambda_handler(json.loads(sample.read_text()), lambda_context)
+    indexer.run()  # target histories and signals are derived from the stream
     event = json.loads(path.read_text())
     query = event["queryStringParameters"]
 
@@ -47,3 +51,29 @@ def test_query_sample_serves_the_matching_recorded_events(path: Path, ddb: Any, 
     for served_event in served:
         assert served_event["event_type"] == query.get("event_type", served_event["event_type"])
         assert served_event["actor"]["id"] == query.get("actor_id", served_event["actor"]["id"])
+        if "target_id" in query:
+            assert (query["target_type"], query["target_id"]) in {(t["type"], t["id"]) for t in served_event["targets"]}
+
+
+@pytest.mark.parametrize("path", INVESTIGATE_SAMPLES, ids=lambda path: path.name)
+def test_investigation_samples_find_what_the_sample_events_recorded(
+    path: Path, ddb: Any, lambda_context: Any, indexer: Any
+) -> None:
+    recorded = []
+    for sample in SAMPLES:
+        body = json.loads(json.loads(sample.read_text())["body"])
+        recorded += body.get("events", [body])
+        load_function("record_event").lambda_handler(json.loads(sample.read_text()), lambda_context)
+    indexer.run()
+
+    response = load_function("query_log").lambda_handler(json.loads(path.read_text()), lambda_context)
+
+    assert response["statusCode"] == 200, response["body"]
+    answer = json.loads(response["body"])
+    if "actors" in answer:
+        assert answer["actors"]
+        assert all(
+            actor["id"].startswith("usr_ada") or "ada" in (actor["name"] or "").lower() for actor in answer["actors"]
+        )
+    else:
+        assert {t["event_type"] for t in answer["event_types"]} == {event["event_type"] for event in recorded}

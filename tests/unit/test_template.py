@@ -196,7 +196,7 @@ def test_table_env_vars_match_the_function_environment() -> None:
             if var in variables:
                 assert variables[var] == {"Ref": logical_id}
                 named += 1
-    assert named >= 5  # record, query, seal (both tables), read_ledger (both tables)
+    assert named >= 9  # record, query (2), seal (2), read_ledger (3), index_events
 
 
 QUERY = resource(TEMPLATE, "QueryLogFunction")
@@ -204,11 +204,23 @@ AUTHORIZER = resource(TEMPLATE, "AuthorizerFunction")
 
 
 def test_query_role_may_only_query_the_table_and_its_indexes() -> None:
+    """The log: Query only. What is derived from it (actors, types, target copies and the
+    signals of a page's logins): Query and BatchGetItem, nothing that writes."""
     allowed = [s for s in statements(QUERY) if s["Effect"] == "Allow"]
+    on_events = [s for s in allowed if any("EventsTable" in str(r) for r in as_list(s["Resource"]))]
+    on_derived = [s for s in allowed if s not in on_events]
 
-    assert {action for s in allowed for action in as_list(s["Action"])} == {"dynamodb:Query"}
-    resources = [r for s in allowed for r in as_list(s["Resource"])]
+    assert {action for s in on_events for action in as_list(s["Action"])} == {"dynamodb:Query"}
+    resources = [r for s in on_events for r in as_list(s["Resource"])]
     assert resources == [{"Fn::GetAtt": ["EventsTable", "Arn"]}, {"Fn::Sub": "${EventsTable.Arn}/index/*"}]
+    assert {action for s in on_derived for action in as_list(s["Action"])} == {
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+    }
+    assert [r for s in on_derived for r in as_list(s["Resource"])] == [
+        {"Fn::GetAtt": ["InvestigationTable", "Arn"]},
+        {"Fn::Sub": "${InvestigationTable.Arn}/index/*"},
+    ]
 
 
 def test_query_role_carries_the_explicit_deny_list_on_the_events_table() -> None:
@@ -220,17 +232,21 @@ def test_query_role_carries_the_explicit_deny_list_on_the_events_table() -> None
     )
 
 
-def test_read_route_is_behind_the_lambda_token_authorizer() -> None:
+def test_read_routes_are_behind_the_lambda_token_authorizer() -> None:
     api_auth = resource(TEMPLATE, "AuditApi")["Properties"]["Auth"]
-    (route,) = QUERY["Properties"]["Events"].values()
+    routes = list(QUERY["Properties"]["Events"].values())
 
-    assert (route["Properties"]["Method"], route["Properties"]["Path"]) == ("GET", "/events")
-    authorizer_name = route["Properties"]["Auth"]["Authorizer"]
-    authorizer = api_auth["Authorizers"][authorizer_name]
-    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
-    assert authorizer.get("FunctionPayloadType", "TOKEN") == "TOKEN"
-    assert authorizer["Identity"]["Header"] == "Authorization"
-    assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 3600
+    assert sorted((route["Properties"]["Method"], route["Properties"]["Path"]) for route in routes) == [
+        ("GET", "/actors"),
+        ("GET", "/event-types"),
+        ("GET", "/events"),
+    ]
+    for route in routes:
+        authorizer = api_auth["Authorizers"][route["Properties"]["Auth"]["Authorizer"]]
+        assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+        assert authorizer.get("FunctionPayloadType", "TOKEN") == "TOKEN"
+        assert authorizer["Identity"]["Header"] == "Authorization"
+        assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 3600
 
 
 def test_authorizer_has_no_aws_permissions_beyond_logging() -> None:

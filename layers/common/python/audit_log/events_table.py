@@ -248,12 +248,13 @@ FILTERED_READ_BUDGET = 2_000
 @dataclass(frozen=True)
 class Partition:
     """Where a filter set is served from: the table or one index, one partition key of it,
-    and the event type when no key holds it (then it is a FilterExpression)."""
+    and the event type and actor when no key holds them (then a FilterExpression)."""
 
     index_name: str | None
     key_attribute: str
     key_value: str
     event_type: str | None = None
+    actor_id: str | None = None
 
 
 def partition_for(org_id: str, event_type: str | None, actor_id: str | None) -> Partition:
@@ -313,20 +314,28 @@ def query_newest_first(
         "KeyConditionExpression": " AND ".join(conditions),
         "ScanIndexForward": False,
     }
+    filters = []
     if partition.event_type is not None:
-        request["FilterExpression"] = "#t = :t"
+        filters.append("#t = :t")
         names["#t"] = "event_type"
         values[":t"] = {"S": partition.event_type}
+    if partition.actor_id is not None:
+        filters.append("#a.#id = :a")
+        names |= {"#a": "actor", "#id": "id"}
+        values[":a"] = {"S": partition.actor_id}
+    if filters:
+        request["FilterExpression"] = " AND ".join(filters)
     request |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
     if partition.index_name is not None:
         request["IndexName"] = partition.index_name
     start: dict[str, Any] | None = None
     if after_sort_key is not None:
-        start = {
-            "pk": {"S": org_pk(org_id)},
-            "sk": {"S": after_sort_key},
-            partition.key_attribute: {"S": partition.key_value},
-        }
+        # An index's key includes the table's; items of the table's own partitions hold
+        # the organisation's events (pk org#…) or copies of them (the investigation table).
+        table_pk = partition.key_value if partition.index_name is None else org_pk(org_id)
+        start = {"pk": {"S": table_pk}, "sk": {"S": after_sort_key}}
+        if partition.index_name is not None:
+            start[partition.key_attribute] = {"S": partition.key_value}
     items: list[dict[str, Any]] = []
     read = 0
     while True:

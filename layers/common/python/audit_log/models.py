@@ -198,8 +198,11 @@ class Actor(_Strict):
     email: Email | None = None
 
 
+TargetType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class Target(_Strict):
-    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    type: TargetType
     id: Identifier
     name: DisplayName | None = None
 
@@ -276,11 +279,41 @@ class EventOut(BaseModel):
     targets: list[TargetOut]
     context: ContextOut
     details: dict[str, Any]
+    signals: list[Literal["new_ip", "new_user_agent"]] = Field(
+        default=[],
+        description="Derived after recording, never part of the recorded event: for user.login, new_ip (the "
+        "actor's first login from this IP address in this organisation) and new_user_agent (likewise); [] "
+        "otherwise or until derived",
+    )
 
 
 class LogPage(BaseModel):
     events: list[EventOut]
     next_cursor: str | None
+
+
+class ActorSeen(BaseModel):
+    """An actor of the organisation's events, named as in its most recent one."""
+
+    id: str
+    type: str
+    name: str | None
+    email: str | None
+    last_seen_at: str = Field(description="the latest occurred_at among the actor's events")
+
+
+class ActorsPage(BaseModel):
+    actors: list[ActorSeen]
+    next_cursor: str | None
+
+
+class EventTypeSeen(BaseModel):
+    event_type: str
+    last_seen_at: str = Field(description="the latest occurred_at among the events of this type")
+
+
+class EventTypesPage(BaseModel):
+    event_types: list[EventTypeSeen]
 
 
 class FieldError(BaseModel):

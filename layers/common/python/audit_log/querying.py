@@ -8,9 +8,12 @@ from typing import Any
 from audit_log import events_table
 from audit_log.cursors import decode_cursor, encode_cursor
 from audit_log.errors import InvalidParameter
+from audit_log.investigation import storage as investigation_storage
 from audit_log.models import ActorOut, ContextOut, EventOut, LogPage, TargetOut
 from audit_log.response_size import ENVELOPE_BYTES, MAX_LAMBDA_RESPONSE_BYTES, payload_bytes
 from audit_log.timestamps import ceil_to_ms, parse_rfc3339
+
+LOGIN = "user.login"
 
 
 @dataclass(frozen=True)
@@ -21,13 +24,25 @@ class Filters:
     actor_id: str | None = None
     since: str | None = None
     until: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
 
     @classmethod
     def from_query(
-        cls, event_type: str | None, actor_id: str | None, since: str | None, until: str | None
+        cls,
+        event_type: str | None,
+        actor_id: str | None,
+        since: str | None,
+        until: str | None,
+        target_type: str | None = None,
+        target_id: str | None = None,
     ) -> "Filters":
         """Filters from already-validated query parameters; InvalidParameter for a time
-        range that cannot be served (since after until, beyond year 9999)."""
+        range that cannot be served (since after until, beyond year 9999) or a target
+        named by only one of its type and id."""
+        if (target_type is None) != (target_id is None):
+            missing = "target_id" if target_id is None else "target_type"
+            raise InvalidParameter(missing, "is required with " + ("target_type" if target_id is None else "target_id"))
         moments = {"since": parse_rfc3339(since) if since else None, "until": parse_rfc3339(until) if until else None}
         bounds: dict[str, str | None] = {}
         for field, moment in moments.items():
@@ -37,15 +52,26 @@ class Filters:
                 raise InvalidParameter(field, "is beyond the last representable time") from exc
         if moments["since"] and moments["until"] and moments["since"] > moments["until"]:
             raise InvalidParameter("since", "must not be after until")
-        return cls(event_type=event_type, actor_id=actor_id, since=bounds["since"], until=bounds["until"])
+        return cls(
+            event_type=event_type,
+            actor_id=actor_id,
+            since=bounds["since"],
+            until=bounds["until"],
+            target_type=target_type,
+            target_id=target_id,
+        )
 
     def digest(self) -> str:
         """What a cursor is bound to, so it cannot be replayed under other filters."""
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        fields = asdict(self)
+        for name in ("target_type", "target_id"):  # absent unless set: older cursors stay valid
+            if fields[name] is None:
+                del fields[name]
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def event_out(item: dict[str, Any]) -> EventOut:
+def event_out(item: dict[str, Any], signals: list[str] | None = None) -> EventOut:
     actor, context = item["actor"], item.get("context", {})
     return EventOut(
         event_id=item["event_id"],
@@ -58,11 +84,41 @@ def event_out(item: dict[str, Any]) -> EventOut:
         targets=[TargetOut(type=t["type"], id=t["id"], name=t.get("name")) for t in item.get("targets", [])],
         context=ContextOut(ip_address=context.get("ip_address"), user_agent=context.get("user_agent")),
         details=json.loads(item.get("details", "{}")),
+        signals=signals or [],
     )
 
 
+def source_for(
+    org_id: str, filters: Filters, *, table_name: str, investigation_table: str
+) -> tuple[str, events_table.Partition]:
+    """(table, partition) serving `filters`: a target's history is its copies' partition
+    in the investigation table (type and actor filtered there), the rest the events
+    table's partitions."""
+    if filters.target_type is not None and filters.target_id is not None:
+        partition = investigation_storage.target_partition(
+            org_id, filters.target_type, filters.target_id, filters.event_type, filters.actor_id
+        )
+        return investigation_table, partition
+    return table_name, events_table.partition_for(org_id, filters.event_type, filters.actor_id)
+
+
+def with_signals(investigation_table: str, org_id: str, items: list[dict[str, Any]]) -> list[EventOut]:
+    """The events of `items` as served, each with its signals: one BatchGetItem for the
+    page's logins (none for a page without any)."""
+    logins = [item["sk"] for item in items if item.get("event_type") == LOGIN]
+    signals = investigation_storage.signals_of(investigation_table, org_id, logins)
+    return [event_out(item, signals.get(item["sk"])) for item in items]
+
+
 def read_page(
-    org_id: str, filters: Filters, limit: int, cursor: str | None, *, table_name: str, cursor_secret: str
+    org_id: str,
+    filters: Filters,
+    limit: int,
+    cursor: str | None,
+    *,
+    table_name: str,
+    investigation_table: str,
+    cursor_secret: str,
 ) -> LogPage:
     """One page of `org_id`'s matching events, newest first (ties: event id descending).
 
@@ -73,17 +129,18 @@ def read_page(
     """
     digest = filters.digest()
     after = decode_cursor(cursor_secret, org_id, digest, cursor) if cursor is not None else None
+    source, partition = source_for(org_id, filters, table_name=table_name, investigation_table=investigation_table)
     result = events_table.query_newest_first(
-        table_name,
+        source,
         org_id,
-        events_table.partition_for(org_id, filters.event_type, filters.actor_id),
+        partition,
         since=filters.since,
         until=filters.until,
         after_sort_key=after,
         count=limit + 1,
     )
     items = result.items[:limit]
-    events = _within_response_limit([event_out(item) for item in items])
+    events = _within_response_limit(with_signals(investigation_table, org_id, items))
     if len(events) < len(items):  # cut short by size: resume after the last event served
         resume_after: str | None = items[len(events) - 1]["sk"]
     else:

@@ -41,12 +41,14 @@ class RecordSettings(BaseModel):
 
 
 class QuerySettings(BaseModel):
-    """What query_log needs: where to read, the key that signs page cursors, and the one
-    browser origin (the admin UI) its answers may be read from."""
+    """What query_log needs: where to read (the log, and what is derived from it), the
+    key that signs page cursors, and the one browser origin (the admin UI) its answers
+    may be read from."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     TABLE_NAME: str = Field(min_length=1)
+    INVESTIGATION_TABLE_NAME: str = Field(min_length=1)
     CURSOR_SECRET: str = Field(min_length=1, repr=False)
     # Empty: no CORS headers. Never "*" (template.yaml's AllowedPattern refuses it too).
     ADMIN_ORIGIN: str = Field(default="", pattern=r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?$")
@@ -69,15 +71,24 @@ class SealSettings(BaseModel):
 
 
 class LedgerReadSettings(BaseModel):
-    """What the ledger's read routes need: the ledger and the events its entries show,
-    the key (its public half, and signing the size-0 checkpoint of an organisation with
-    nothing sealed yet), the cursor key, and the admin UI's origin."""
+    """What the ledger's read routes need: the ledger and the events its entries show
+    (with their signals), the key (its public half, and signing the size-0 checkpoint of
+    an organisation with nothing sealed yet), the cursor key, and the admin UI's origin."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     TABLE_NAME: str = Field(min_length=1)
     LEDGER_TABLE_NAME: str = Field(min_length=1)
+    INVESTIGATION_TABLE_NAME: str = Field(min_length=1)
     SIGNING_KEY_ID: str = Field(min_length=1)
     LEDGER_ORIGIN: str = Field(min_length=1, pattern=r"^[!-*,-~]+$")
     CURSOR_SECRET: str = Field(min_length=1, repr=False)
     ADMIN_ORIGIN: str = Field(default="", pattern=r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?$")
+
+
+class IndexSettings(BaseModel):
+    """What index_events needs: the investigation table it keeps up to date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    INVESTIGATION_TABLE_NAME: str = Field(min_length=1)

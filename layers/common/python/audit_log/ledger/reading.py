@@ -21,7 +21,7 @@ from audit_log.models import (
     EventOut,
     InclusionProofOut,
 )
-from audit_log.querying import event_out
+from audit_log.querying import with_signals
 from audit_log.response_size import ENVELOPE_BYTES, MAX_LAMBDA_RESPONSE_BYTES, payload_bytes
 from audit_log.timestamps import format_utc_ms
 
@@ -112,7 +112,9 @@ def consistency(ledger_table: str, org_id: str, old_size: int, new_size: int) ->
     return ConsistencyOut(from_=old_size, to=new_size, proof=[_b64(node) for node in proof])
 
 
-def entries(*, ledger_table: str, events_table_name: str, org_id: str, start: int, limit: int) -> EntriesPage:
+def entries(
+    *, ledger_table: str, events_table_name: str, investigation_table: str, org_id: str, start: int, limit: int
+) -> EntriesPage:
     """Leaves [start, start + limit) of the latest published tree, each with its event as
     `GET /events` shows it (null once retention removed it), cut short if the answer
     would pass what Lambda can return."""
@@ -132,11 +134,12 @@ def entries(*, ledger_table: str, events_table_name: str, org_id: str, start: in
         raise storage.LedgerCorrupted(f"the leaves {start}..{end} are not all stored")
     keys = events_table.event_keys(org_id, [key for _, _, key in leaves])
     found = events_table.get_items(events_table_name, keys)
+    items = list(found.values())
+    events = dict(zip((item["sk"] for item in items), with_signals(investigation_table, org_id, items), strict=True))
     served: list[EntryOut] = []
     budget = MAX_LAMBDA_RESPONSE_BYTES - ENVELOPE_BYTES
     for index, leaf, key in leaves:
-        item = found.get((events_table.org_pk(org_id), key))
-        event: EventOut | None = event_out(item) if item is not None else None
+        event: EventOut | None = events.get(key)
         entry = EntryOut(leaf_index=index, leaf_hash=_b64(leaf), event=event)
         budget -= payload_bytes(entry.model_dump(mode="json"))
         if budget < 0 and served:

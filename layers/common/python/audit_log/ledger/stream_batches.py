@@ -12,10 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-    DynamoDBRecord,
-    DynamoDBRecordEventName,
-)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
@@ -24,6 +21,7 @@ from audit_log.ledger.sealing import Sealable, Sealed, seal, sealable
 from audit_log.ledger.storage import LedgerCorrupted
 from audit_log.observability import logger
 from audit_log.querying import event_out
+from audit_log.stream_records import is_new_event
 from audit_log.timestamps import parse_rfc3339
 
 # What makes one organisation's sealing fail this time; the record is retried.
@@ -42,12 +40,6 @@ class BatchOutcome:
     skipped: int = 0  # markers and removals: not events
     malformed: int = 0
     max_lag_seconds: float = 0.0
-
-
-def is_new_event(record: DynamoDBRecord) -> bool:
-    keys = record.dynamodb.keys if record.dynamodb else {}
-    pk = keys.get("pk")
-    return record.event_name == DynamoDBRecordEventName.INSERT and isinstance(pk, str) and pk.startswith("org#")
 
 
 def to_sealable(record: DynamoDBRecord) -> tuple[str, Sealable]:
