@@ -11,6 +11,7 @@ import os
 import subprocess
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,29 +46,33 @@ class LocalApi:
             return error.code, json.loads(error.read() or b"null")
 
     def invoke(self, function: str, event: dict[str, Any]) -> tuple[int, Any]:
-        """`sam local invoke` of one function with one event; (exit code, its result)."""
-        event_file = local_stack.LOCAL / f"invoke-{function}.json"
+        """`sam local invoke` of one function with one event; (exit code, its result).
+        Several may run at once: each has an event file of its own."""
+        event_file = local_stack.LOCAL / f"invoke-{function}-{uuid.uuid4().hex[:12]}.json"
         event_file.write_text(json.dumps(event))
-        done = subprocess.run(
-            [
-                str(local_stack.BIN / "sam"),
-                "local",
-                "invoke",
-                function,
-                "--event",
-                str(event_file),
-                "--template-file",
-                str(local_stack.ROOT / ".aws-sam/build/template.yaml"),
-                "--env-vars",
-                str(self.env_vars),
-                *self.image_args,
-            ],
-            cwd=local_stack.ROOT,
-            env=local_stack.sam_env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        try:
+            done = subprocess.run(
+                [
+                    str(local_stack.BIN / "sam"),
+                    "local",
+                    "invoke",
+                    function,
+                    "--event",
+                    str(event_file),
+                    "--template-file",
+                    str(local_stack.ROOT / ".aws-sam/build/template.yaml"),
+                    "--env-vars",
+                    str(self.env_vars),
+                    *self.image_args,
+                ],
+                cwd=local_stack.ROOT,
+                env=local_stack.sam_env(),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        finally:
+            event_file.unlink(missing_ok=True)
         lines = [line for line in done.stdout.strip().splitlines() if line.strip()]
         return done.returncode, json.loads(lines[-1]) if lines else done.stderr[-2000:]
 

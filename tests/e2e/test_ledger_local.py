@@ -17,6 +17,8 @@ from devtools import local_stack
 from devtools.dev_tokens import token
 from tests.e2e.conftest import LocalApi
 
+pytestmark = pytest.mark.e2e
+
 
 def wait_for_size(local_api: LocalApi, bearer: str, size: int, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout

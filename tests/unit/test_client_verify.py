@@ -483,6 +483,8 @@ def test_every_body_the_layer_writes_parses_to_its_head() -> None:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode(),
     ],
+    # Fixed ids: the keys are made at collection, and every xdist worker must collect the same tests.
+    ids=["not a key", "another key's id", "another algorithm", "an id alone", "an RSA key", "a P-384 key"],
 )
 def test_only_a_p256_key_that_its_id_names_is_a_checkpoint_key(text: str) -> None:
     with pytest.raises(InputError):

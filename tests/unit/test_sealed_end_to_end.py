@@ -7,8 +7,10 @@ The events are written straight into the table as record_event stores them (moto
 transactions would make recording 10,000 one by one take minutes); everything after the
 write is the real path."""
 
+import inspect
 import json
 import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +30,41 @@ from devtools.functions import load_function
 from tests.conftest import TEST_ENV, FullTimeContext, admin_context, ledger_event, serving
 
 ORGS = ("org_north", "org_south", "org_east", "org_west")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def queries_read_one_partition() -> Iterator[None]:
+    """moto answers a Query on a table's key by sorting every item of the table, each
+    partition, and then keeping the queried one's; DynamoDB reads only that partition. With
+    10,000 events and their ledger in the tables, that sort was most of this module's time.
+    Here moto's own query code sees the queried partition's items alone: the same answer,
+    since it keeps only those and sorts them by their sort key. Index queries are unchanged."""
+    from moto.dynamodb.models.table import Table
+
+    original_query, original_all_items = Table.query, Table.all_items
+    signature = inspect.signature(original_query)
+    querying = threading.local()
+
+    def all_items(table: Any) -> Any:
+        partition = getattr(querying, "partition", None)
+        if partition is not None and partition[0] is table:
+            return list(table.items.get(partition[1], {}).values())
+        return original_all_items(table)
+
+    def query(table: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(table, *args, **kwargs).arguments
+        if arguments.get("index_name") or not table.range_key_attr or arguments.get("hash_key") is None:
+            return original_query(table, *args, **kwargs)
+        querying.partition = (table, arguments["hash_key"])
+        try:
+            return original_query(table, *args, **kwargs)
+        finally:
+            querying.partition = None
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Table, "all_items", all_items)
+        patch.setattr(Table, "query", query)
+        yield
 
 
 def store_events(
