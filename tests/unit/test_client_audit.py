@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -367,22 +366,20 @@ def test_the_console_script_exits_0_1_and_2(api: tuple[FakeApi, str], tmp_path: 
     assert TOKEN not in unreachable.stderr + failed.stderr
 
 
-# --- speed ----------------------------------------------------------------------------------------
+# --- a large ledger -------------------------------------------------------------------------------
 
 
-def test_recomputation_keeps_pace_with_a_large_ledger() -> None:
-    """Entries already fetched (decoded pages) are checked and folded into the root at
-    tens of thousands a second; the floor here is far below what a laptop does, so that
-    only a regression to per-leaf rfc8785 or list recursion trips it on a loaded machine."""
+def test_recomputation_checks_a_large_ledger() -> None:
+    """20,000 entries already fetched (decoded pages) are checked and folded into the root
+    the checkpoint states. How fast is measured by `make bench` (§6), not asserted here: a
+    wall-clock floor would fail on a loaded machine, not on slow code."""
     distinct = Ledger(2_000)  # hashing events with the layer takes longer than checking them
     events = distinct.events * 10
     leaves = distinct.leaves * 10
     served = [{"leaf_index": i, "leaf_hash": b64(leaf), "event": events[i]} for i, leaf in enumerate(leaves)]
     entries = json.loads(json.dumps(served))  # as decoded from the pages
     expected = layer_hashing.root(len(leaves), layer_hashing.LeafList(leaves))
-    started = time.perf_counter()
+
     count = recompute(entries, len(entries), expected)
-    rate = len(entries) / (time.perf_counter() - started)
 
     assert count.events == 20_000
-    assert rate > 15_000, f"{rate:,.0f} entries/s"
