@@ -2,8 +2,8 @@
 by kind: target copies, actors, event types, first logins and signals), and what one
 page of a resource's history reads beside the hand-rolled alternative.
 
-Writes are counted from every request the indexer sends (a botocore `before-call` hook
-on the layer's client): a put or batch put costs its item's size in KB, rounded up; an
+Writes are counted from every request the indexer sends (a botocore `provide-client-params`
+hook on the layer's client): a put or batch put costs its item's size in KB, rounded up; an
 update costs the size of the item it leaves, and one more write (two when its key
 moves) on the index that holds it (actors on `by_recency`). Stream batches of 100 of one
 dataset's events, as Lambda hands them over. Counts, not times: they do not depend on the
@@ -16,10 +16,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from audit_log.investigation import indexing, storage
+from audit_log.investigation import indexing
 from audit_log.querying import Filters, read_page
 from bench import dataset
 from bench.progress import progress
+from bench.reads import QueryCounter
 from bench.tables import TABLE, in_process_tables, put_items, to_wire
 from bench.writes import item_size
 
@@ -144,17 +145,12 @@ def _target_reads(client: Any, items: list[dict[str, Any]]) -> TargetReads:
         (item["org_id"], target["type"], target["id"]) for item in items for target in item.get("targets") or []
     )
     (org_id, target_type, target_id), _ = named.most_common(1)[0]
-    counted = {"calls": 0, "scanned": 0, "returned": 0}
-
-    def count(parsed: dict[str, Any], **_: Any) -> None:
-        counted["calls"] += 1
-        counted["scanned"] += int(parsed.get("ScannedCount", 0))
-        counted["returned"] += int(parsed.get("Count", 0))
+    ours, baseline = QueryCounter(), QueryCounter()
 
     filters = Filters.from_query(None, None, None, None, target_type, target_id)
     served = pages = 0
     cursor: str | None = None
-    client.meta.events.register("after-call.dynamodb.Query", count)
+    client.meta.events.register("after-call.dynamodb.Query", ours)
     try:
         while pages == 0 or cursor is not None:
             page = read_page(
@@ -168,15 +164,13 @@ def _target_reads(client: Any, items: list[dict[str, Any]]) -> TargetReads:
             )
             served, pages, cursor = served + len(page.events), pages + 1, page.next_cursor
     finally:
-        client.meta.events.unregister("after-call.dynamodb.Query", count)
-    ours = dict(counted)
-    counted.update(calls=0, scanned=0, returned=0)
+        client.meta.events.unregister("after-call.dynamodb.Query", ours)
     request: dict[str, Any] = {
         "TableName": TABLE,
         "KeyConditionExpression": "pk = :p",
         "ExpressionAttributeValues": {":p": {"S": f"org#{org_id}"}},
     }
-    client.meta.events.register("after-call.dynamodb.Query", count)
+    client.meta.events.register("after-call.dynamodb.Query", baseline)
     found = 0
     try:
         while True:
@@ -192,17 +186,16 @@ def _target_reads(client: Any, items: list[dict[str, Any]]) -> TargetReads:
                 break
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
     finally:
-        client.meta.events.unregister("after-call.dynamodb.Query", count)
+        client.meta.events.unregister("after-call.dynamodb.Query", baseline)
     assert found == served, f"served {served}, the baseline found {found}"
-    assert storage.target_pk(org_id, target_type, target_id)
-    progress(f"investigation: {target_type} {target_id}: {served} events, {pages} pages, {ours['calls']} calls")
+    progress(f"investigation: {target_type} {target_id}: {served} events, {pages} pages, {ours.calls} calls")
     return TargetReads(
         target=f"{target_type} {target_id}",
         served=served,
         pages=pages,
-        calls=ours["calls"],
-        scanned=ours["scanned"],
-        returned=ours["returned"],
-        baseline_calls=counted["calls"],
-        baseline_scanned=counted["scanned"],
+        calls=ours.calls,
+        scanned=ours.scanned,
+        returned=ours.returned,
+        baseline_calls=baseline.calls,
+        baseline_scanned=baseline.scanned,
     )
