@@ -1,5 +1,6 @@
 // The calls the page makes: pages of the caller's organisation's log, the investigation
-// helpers (actors, event types), and the ledger's checkpoints and proofs the page verifies.
+// helpers (actors, event types), the ledger's checkpoints and proofs the page verifies,
+// and exports (start one, follow it, list them).
 import { API_BASE } from "./config.js";
 
 const TOKEN_KEY = "audit-log-token";
@@ -65,13 +66,37 @@ export function fetchEventTypes(token, signal) {
   return fetchJson("/event-types", token, signal);
 }
 
-/** GET `path` (with its query) of the API as the signed-in admin; the JSON answer, or an
- *  ApiError with the service's message. */
-export async function fetchJson(path, token, signal) {
+/** POST /exports: export the events matching `filters` (the GET /events filters, only
+ *  those set) as `format` ("csv" or "ndjson"); resolves to the export, queued. */
+export function startExport(format, filters, token) {
+  return fetchJson("/exports", token, undefined, { method: "POST", body: { format, ...filters } });
+}
+
+/** GET /exports/{id}: the export's state and, once it succeeded, download links presigned
+ *  just now (valid until its `download_expires_at`). */
+export function fetchExport(exportId, token, signal) {
+  return fetchJson(`/exports/${encodeURIComponent(exportId)}`, token, signal);
+}
+
+/** GET /exports: the organisation's exports, newest first, without links; resolves to
+ *  {exports, next_cursor}. */
+export function fetchExports(limit, token, signal, cursor = null) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return fetchJson(`/exports?${query}`, token, signal);
+}
+
+/** GET `path` (with its query) of the API as the signed-in admin, or send it `body` as
+ *  JSON with another `method`; the JSON answer, or an ApiError with the service's message. */
+export async function fetchJson(path, token, signal, { method = "GET", body } = {}) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
     response = await fetch(`${API_BASE}${path}`, {
-      headers: token ? { Authorization: `Bearer ${token}` } : {},
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
   } catch (error) {

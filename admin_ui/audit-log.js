@@ -1,6 +1,6 @@
 // The Audit Log page: filters in the URL (event type, user, a target's history, dates),
-// the log newest first in a table, "Load more" by cursor, login signals marked, and the
-// signed ledger verified in the browser.
+// the log newest first in a table, "Load more" by cursor, login signals marked, the
+// signed ledger verified in the browser, and exports of the view (exports.js).
 import {
   ApiError,
   currentToken,
@@ -25,6 +25,7 @@ import {
   targetTypeLabel,
   utcTime,
 } from "./format.js";
+import { ExportPanel } from "./exports.js";
 import { LedgerProblem, verifyEvent, verifyLatest } from "./ledger.js";
 import { ActorPicker, PickProblem } from "./picker.js";
 
@@ -102,14 +103,21 @@ function filtersFromUrl() {
 
 const isFiltered = (filters) => FILTERS.some((name) => filters[name]);
 
-/** The API query for `filters` (dates become instants in the viewer's timezone). */
-function apiQuery(filters, cursor) {
-  const query = new URLSearchParams({ limit: PAGE_SIZE });
+/** The API's filters for `filters`, only those set (dates become instants in the
+ *  viewer's timezone): what GET /events reads and POST /exports exports, the same. */
+function apiFilters(filters) {
+  const chosen = {};
   for (const name of ["event_type", "actor_id", "target_type", "target_id"]) {
-    if (filters[name]) query.set(name, filters[name]);
+    if (filters[name]) chosen[name] = filters[name];
   }
-  if (filters.from) query.set("since", startOfDay(filters.from));
-  if (filters.to) query.set("until", endOfDay(filters.to));
+  if (filters.from) chosen.since = startOfDay(filters.from);
+  if (filters.to) chosen.until = endOfDay(filters.to);
+  return chosen;
+}
+
+/** The API query for `filters`. */
+function apiQuery(filters, cursor) {
+  const query = new URLSearchParams({ limit: PAGE_SIZE, ...apiFilters(filters) });
   if (cursor) query.set("cursor", cursor);
   return query;
 }
@@ -142,6 +150,14 @@ async function loadTypes() {
 const actorName = (id) => (actors.has(id) ? actorLabel(actors.get(id)) : id);
 const targetKey = (type, id) => `${type}\n${id}`;
 const targetName = (type, id) => targets.get(targetKey(type, id)) ?? id;
+
+const exportPanel = new ExportPanel({
+  token: currentToken,
+  filters: () => apiFilters(filtersFromUrl()),
+  names: { actor: actorName, target: targetName },
+  announce,
+  signedOut: (error) => handleFailure(error),
+});
 
 /** Show the user of the address bar in the picker, named once the page knows the name. */
 function showActor(id) {
@@ -206,6 +222,7 @@ function showView(filters) {
   if (filters.from) chips.push({ name: "From", value: localDay(filters.from), drop: ["from"] });
   if (filters.to) chips.push({ name: "To", value: localDay(filters.to), drop: ["to"] });
   const signIns = filters.actor_id && filters.event_type !== LOGIN ? actorName(filters.actor_id) : "";
+  exportPanel.showScope(chips);
   const signature = JSON.stringify([chips, signIns]);
   if (signature === shownView) return;
   shownView = signature;
@@ -255,10 +272,30 @@ function focusAfterRemoval() {
   refocusChip = null;
 }
 
-/** The page's one live region. Text that is already there is not set (or said) again. */
+// What the live region says: the list's state (below the table, where it is seen), then
+// the latest export announcement (visually hidden: the Export section shows the same).
+// The list's next change drops the announcement, which has been said by then.
+let listPieces = [];
+let exportNote = "";
+
+/** The page's one live region, for the list. Text that is already there is not set (or said) again. */
 function setStatus(parts, busy = false, kind = "") {
+  listPieces = (Array.isArray(parts) ? parts : [parts]).filter(Boolean);
+  exportNote = "";
+  showStatus();
+  listEnd.className = `list-end ${kind}`.trim();
+  region.setAttribute("aria-busy", String(busy));
+}
+
+/** Say `text` about an export in the live region, keeping what it says about the list. */
+function announce(text) {
+  exportNote = text;
+  showStatus();
+}
+
+function showStatus() {
   const status = $("status");
-  const pieces = (Array.isArray(parts) ? parts : [parts]).filter(Boolean);
+  const pieces = [...listPieces, ...(exportNote ? [{ text: exportNote, className: "visually-hidden" }] : [])];
   const text = pieces.map((piece) => (typeof piece === "string" ? piece : piece.text)).join(" ");
   if (status.textContent !== text) {
     status.replaceChildren(
@@ -270,8 +307,6 @@ function setStatus(parts, busy = false, kind = "") {
       }),
     );
   }
-  listEnd.className = `list-end ${kind}`.trim();
-  region.setAttribute("aria-busy", String(busy));
 }
 
 function shownCount(filters) {
@@ -528,6 +563,7 @@ function handleFailure(error) {
     showSignIn(currentToken() ? "refused" : "none");
     return;
   }
+  exportPanel.hide(); // an export of what could not be loaded would fail too; one under way goes on
   $("error-detail").textContent = error.message;
   // "Try again" only where a retry can succeed; signing in again is always offered (under
   // `make local` a refused token is sam local's 502, not API Gateway's 401).
@@ -542,6 +578,7 @@ function handleFailure(error) {
 function showSignIn(reason) {
   begin();
   forgetToken();
+  exportPanel.reset();
   rows.replaceChildren();
   nextCursor = null;
   setStatus("");
@@ -554,7 +591,8 @@ function showSignIn(reason) {
 /** Keep focus somewhere sensible when the control that had it went away. */
 function refocus() {
   if (document.activeElement === document.body || !document.activeElement?.isConnected) {
-    const target = table.hidden ? document.querySelector("section:not([hidden])") ?? $("status") : region;
+    const panel = document.querySelector("#sign-in:not([hidden]), #error:not([hidden])");
+    const target = table.hidden ? panel ?? $("status") : region;
     if (target === $("status")) target.tabIndex = -1;
     target?.focus({ preventScroll: true });
   }
@@ -589,6 +627,7 @@ async function load(moveFocus = false) {
     }
     checkLedger();
     loadTypes();
+    exportPanel.show();
     if (rows.children.length) {
       showCount(filters);
       showOnly("log");

@@ -27,10 +27,54 @@ export function endOfDay(date) {
   return new Date(year, month - 1, day + 1).toISOString();
 }
 
+const dayOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
 /** A YYYY-MM-DD day as the viewer reads it ("24 Nov 2026"). */
 export function localDay(date) {
   const [year, month, day] = date.split("-").map(Number);
-  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }).format(new Date(year, month - 1, day));
+  return dayOnly.format(new Date(year, month - 1, day));
+}
+
+/** The instant as a Date when it is the start of a day in the viewer's timezone: what the
+ *  page's From and To dates become (startOfDay, endOfDay). */
+function localMidnight(iso) {
+  const at = new Date(iso);
+  const midnight = !at.getHours() && !at.getMinutes() && !at.getSeconds() && !at.getMilliseconds();
+  return midnight ? at : null;
+}
+
+/** A `since` (inclusive) as the page's From reads it: a day when it starts one, else a time. */
+export function sinceLabel(iso) {
+  const day = localMidnight(iso);
+  return day ? dayOnly.format(day) : localTime(iso);
+}
+
+/** An `until` (exclusive) as the page's To reads it: the start of a day is the day before
+ *  (To includes its day); any other instant is "before" it. */
+export function untilLabel(iso) {
+  const day = localMidnight(iso);
+  if (!day) return `before ${localTime(iso)}`;
+  day.setDate(day.getDate() - 1);
+  return dayOnly.format(day);
+}
+
+const count = new Intl.NumberFormat();
+
+/** "1 event", "12,345 events". */
+export function eventCount(number) {
+  return `${count.format(number)} ${number === 1 ? "event" : "events"}`;
+}
+
+// Exports (POST /exports): the formats as the page offers them, and their states.
+const EXPORT_FORMATS = { csv: "CSV", ndjson: "NDJSON" };
+const EXPORT_STATES = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed" };
+
+export function exportFormatLabel(format) {
+  return EXPORT_FORMATS[format] ?? format.toUpperCase();
+}
+
+export function exportStateLabel(state) {
+  return EXPORT_STATES[state] ?? humanise(state);
 }
 
 // The platform's event types, as an admin would say them. Types not listed here read as

@@ -27,6 +27,8 @@ BENCH_ENV = {
     "TABLE_NAME": "bench-events",
     "LEDGER_TABLE_NAME": "bench-ledger",
     "INVESTIGATION_TABLE_NAME": "bench-investigation",
+    "EXPORTS_TABLE_NAME": "bench-exports",
+    "EXPORT_BUCKET": "bench-exports",
     "CURSOR_SECRET": "bench-cursor-secret-0123456789abcdef",
     "RETENTION_DAYS": "0",
     "POWERTOOLS_SERVICE_NAME": "audit-log",

@@ -10,6 +10,8 @@ write bench/results.md and bench/latency.png.
    (bench/ledger.py).
 7. Investigation helpers: write units indexing adds per event and per target, reads of
    one resource's history (bench/investigation.py).
+8. Exports: throughput beside the bare paged read, reads per exported event, the
+   worker's peak memory at 10^4 to 10^6 events, proof bytes per event (bench/exports.py).
 
 Sections run one after another in this process (cold start in child processes), the
 heaviest in memory last, so the 20,000-item dataset of the reads never weighs on the
@@ -23,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ROOT, cold_start, investigation, latency, ledger, package_size, reads, report, writes
+from bench import ROOT, cold_start, exports, investigation, latency, ledger, package_size, reads, report, writes
 from bench.progress import progress
 
 
@@ -48,6 +50,7 @@ def main() -> None:
     read = reads.measure(events=2_000 if options.quick else reads.EVENTS)
     ledger_result = ledger.measure(quick=options.quick)
     indexed = investigation.measure(events=500 if options.quick else investigation.EVENTS)
+    exported = exports.measure(quick=options.quick)
     run = report.Run(
         started=started,
         seconds=time.perf_counter() - clock,
@@ -59,6 +62,7 @@ def main() -> None:
         package=package,
         ledger=ledger_result,
         investigation=indexed,
+        exports=exported,
         quick=options.quick,
     )
     options.out.mkdir(parents=True, exist_ok=True)

@@ -34,8 +34,16 @@ OFFLINE_IMAGE = "local/lambda-python:3.11"
 TABLE_NAME = "audit-log-events"
 LEDGER_TABLE_NAME = "audit-log-ledger"
 INVESTIGATION_TABLE_NAME = "audit-log-investigation"
+EXPORTS_TABLE_NAME = "audit-log-exports"
 # Logical id -> name of every table the local stack runs.
-TABLES = {"EventsTable": TABLE_NAME, "LedgerTable": LEDGER_TABLE_NAME, "InvestigationTable": INVESTIGATION_TABLE_NAME}
+TABLES = {
+    "EventsTable": TABLE_NAME,
+    "LedgerTable": LEDGER_TABLE_NAME,
+    "InvestigationTable": INVESTIGATION_TABLE_NAME,
+    "ExportsTable": EXPORTS_TABLE_NAME,
+}
+EXPORT_BUCKET = "audit-log-exports"
+EXPORT_QUEUE = "audit-log-export-steps"
 CHECKPOINT_BUCKET = "audit-log-checkpoints"
 CHECKPOINT_QUEUE = "audit-log-checkpoint-calls"
 LEDGER_ORIGIN = "audit-log.local/audit-log"
@@ -304,8 +312,8 @@ def _client(service: str, endpoint: str) -> Any:
 
 
 def create_resources(endpoint: str) -> dict[str, str]:
-    """The template's tables, checkpoint signing key, bucket and queue on moto server;
-    the key's ARN and the queue's URL (as moto server's own clients see it)."""
+    """The template's tables, checkpoint signing key, buckets and queues on moto server;
+    the key's ARN and the queues' URLs (as moto server's own clients see them)."""
     from devtools import template
 
     declared = template.load_template()
@@ -313,7 +321,9 @@ def create_resources(endpoint: str) -> dict[str, str]:
     template.create_checkpoint_bucket(_client("s3", endpoint), CHECKPOINT_BUCKET, declared)
     key_arn = template.create_signing_key(_client("kms", endpoint), declared)
     queue_url = template.create_queue(_client("sqs", endpoint), "CheckpointQueue", CHECKPOINT_QUEUE, declared)
-    return {"signing_key": key_arn, "queue_url": queue_url}
+    template.create_exports_bucket(_client("s3", endpoint), _client("kms", endpoint), EXPORT_BUCKET, declared)
+    export_queue_url = template.create_queue(_client("sqs", endpoint), "ExportQueue", EXPORT_QUEUE, declared)
+    return {"signing_key": key_arn, "queue_url": queue_url, "export_queue_url": export_queue_url}
 
 
 def recreate_tables(endpoint: str) -> None:
@@ -371,6 +381,18 @@ def write_env_vars(path: Path, dynamodb_endpoint: str, resources: dict[str, str]
     # The queue's URL names moto server as this machine reaches it; containers reach it
     # through the bridge, and moto routes by the URL's path.
     container_queue_url = dynamodb_endpoint + "/" + resources["queue_url"].split("/", 3)[3]
+    container_export_queue_url = dynamodb_endpoint + "/" + resources["export_queue_url"].split("/", 3)[3]
+    # Presigned download links name this endpoint too: the bridge's address is this
+    # machine's own, so a browser here opens them.
+    exports = {
+        **shared,
+        "AWS_ENDPOINT_URL_S3": dynamodb_endpoint,
+        "AWS_ENDPOINT_URL_SQS": dynamodb_endpoint,
+        "TABLE_NAME": TABLE_NAME,
+        "EXPORTS_TABLE_NAME": EXPORTS_TABLE_NAME,
+        "EXPORT_BUCKET": EXPORT_BUCKET,
+        "EXPORT_QUEUE_URL": container_export_queue_url,
+    }
     env_vars = {
         "RecordEventFunction": {**shared, "TABLE_NAME": TABLE_NAME, "RETENTION_DAYS": "0"},
         "QueryLogFunction": {
@@ -380,6 +402,17 @@ def write_env_vars(path: Path, dynamodb_endpoint: str, resources: dict[str, str]
             "CURSOR_SECRET": local_secret(),
         },
         "IndexEventsFunction": {**shared, "INVESTIGATION_TABLE_NAME": INVESTIGATION_TABLE_NAME},
+        "ExportsFunction": {
+            **exports,
+            "RETENTION_DAYS": "0",
+            "EXPORT_RETENTION_DAYS": str(template_default("ExportRetentionDays")),
+            "CURSOR_SECRET": local_secret(),
+        },
+        "ExportWorkerFunction": {
+            **exports,
+            "INVESTIGATION_TABLE_NAME": INVESTIGATION_TABLE_NAME,
+            "LEDGER_TABLE_NAME": LEDGER_TABLE_NAME,
+        },
         "SealLogFunction": {
             **ledger,
             "AWS_ENDPOINT_URL_S3": dynamodb_endpoint,
@@ -439,17 +472,20 @@ def start_api(port: int, env_vars: Path, image_args: list[str], admin_origin: st
 
 def start_lambda(port: int, env_vars: Path, image_args: list[str]) -> subprocess.Popen[Any]:
     """`sam local start-lambda`: the Lambda Invoke API for the functions with no route
-    (the sealer and the indexer), which the local poller calls as Lambda's event sources
-    would."""
-    say(f"sam local start-lambda on 127.0.0.1:{port} (the sealer and the indexer, fed by the local stream poller)")
+    (the sealer, the indexer and the export worker), which the local poller calls as
+    Lambda's event sources would."""
+    say(
+        f"sam local start-lambda on 127.0.0.1:{port} (the sealer, the indexer and the export worker, fed by the local poller)"
+    )
     process = sam_local("start-lambda", port, env_vars, image_args)
     wait_until(lambda: http_status(f"http://127.0.0.1:{port}/") is not None, "sam local start-lambda", 600, process)
     return process
 
 
-def start_poller(moto_endpoint: str, lambda_port: int, queue_url: str) -> subprocess.Popen[Any]:
+def start_poller(moto_endpoint: str, lambda_port: int, queue_url: str, export_queue_url: str) -> subprocess.Popen[Any]:
     say(
-        "local stream poller: the events stream -> SealLogFunction and IndexEventsFunction; the checkpoint queue -> SealLogFunction"
+        "local poller: the events stream -> SealLogFunction and IndexEventsFunction; the checkpoint queue -> "
+        "SealLogFunction; the export queue -> ExportWorkerFunction"
     )
     return spawn(
         [
@@ -464,6 +500,8 @@ def start_poller(moto_endpoint: str, lambda_port: int, queue_url: str) -> subpro
             TABLE_NAME,
             "--queue-url",
             queue_url,
+            "--export-queue-url",
+            export_queue_url,
         ],
         "stream-poller.log",
         cwd=ROOT,
@@ -505,7 +543,9 @@ def running_stack(
         lambda_port = free_port()
         functions = start_lambda(lambda_port, env_vars, image_args)
         stack.callback(stop, functions, "sam local start-lambda")
-        poller = start_poller(f"http://127.0.0.1:{moto_port}", lambda_port, resources["queue_url"])
+        poller = start_poller(
+            f"http://127.0.0.1:{moto_port}", lambda_port, resources["queue_url"], resources["export_queue_url"]
+        )
         stack.callback(stop, poller, "the stream poller", 5)
         ui = stack.enter_context(admin_ui.serving(f"http://127.0.0.1:{api_port}", page_port, free_port()))
         yield {
@@ -571,8 +611,12 @@ The signed ledger (every event sealed within seconds): the latest checkpoint, th
   curl -sS "$API/ledger/public-key" -H "Authorization: Bearer $ADMIN_TOKEN" > .local/ledger-key.json
   .venv/bin/audit-log audit --api "$API" --token "$ADMIN_TOKEN" --public-key .local/ledger-key.json
 
+Export the log (NDJSON with its proof, or --format csv), wait for it and download it, then verify it offline
+  .venv/bin/audit-log export --api "$API" --token "$ADMIN_TOKEN" --format ndjson --output .local/acme.ndjson --proof-output .local/acme.proof.json
+  .venv/bin/audit-log verify export .local/acme.ndjson --proof .local/acme.proof.json --public-key .local/ledger-key.json
+
 More tokens: make token ORG={org_b} ROLE=admin USER={ORGS[org_b][0][0]}
-Logs: .local/sam-local.log, .local/sam-local-lambda.log (the sealer and the indexer), .local/stream-poller.log, .local/moto.log
+Logs: .local/sam-local.log, .local/sam-local-lambda.log (the sealer, the indexer, the export worker), .local/stream-poller.log, .local/moto.log
 """,
         flush=True,
     )

@@ -4,7 +4,8 @@ functions the events Lambda would (same shapes, batches of up to 100 stream reco
 messages), honouring ReportBatchItemFailures: a stream batch is retried from the first
 failed record, a failed message stays on its queue. The stream has two readers, each
 with its own position, as with two event source mappings: the sealer (which also gets
-the checkpoint queue) and the indexer of the investigation helpers.
+the checkpoint queue) and the indexer of the investigation helpers. The export queue
+goes to the export worker, one message per invocation.
 
     python -m devtools.stream_poller --dynamodb URL --lambda URL   # make local runs this
 
@@ -87,9 +88,9 @@ class QueueSource:
         self.queue_url = queue_url
         self.queue_arn = queue_arn
 
-    def deliver(self, invoke: Invoke) -> int:
+    def deliver(self, invoke: Invoke, batch: int = QUEUE_BATCH) -> int:
         messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=QUEUE_BATCH, AttributeNames=["All"]
+            QueueUrl=self.queue_url, MaxNumberOfMessages=batch, AttributeNames=["All"]
         ).get("Messages", [])
         if not messages:
             return 0
@@ -133,15 +134,24 @@ def stream_source(*, dynamodb_endpoint: str | None, table_name: str, region: str
     return StreamSource(streams, dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"])
 
 
-def lambda_invoker(lambda_endpoint: str, function_name: str, region: str = "us-east-1") -> Invoke:
-    """Invoke `function_name` on a Lambda endpoint (`sam local start-lambda`)."""
+def queue_source(endpoint: str | None, queue_url: str, region: str = "us-east-1") -> QueueSource:
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region)
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return QueueSource(sqs, queue_url, queue_arn)
+
+
+def lambda_invoker(
+    lambda_endpoint: str, function_name: str, region: str = "us-east-1", read_timeout: int = 330
+) -> Invoke:
+    """Invoke `function_name` on a Lambda endpoint (`sam local start-lambda`); wait for
+    its answer up to `read_timeout` seconds (beyond the function's own timeout)."""
     from botocore.config import Config
 
     client = boto3.client(
         "lambda",
         endpoint_url=lambda_endpoint,
         region_name=region,
-        config=Config(read_timeout=330, retries={"max_attempts": 1}),
+        config=Config(read_timeout=read_timeout, retries={"max_attempts": 1}),
     )
 
     def invoke(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -168,11 +178,15 @@ def main() -> None:
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--function", default="SealLogFunction", help="the sealer: the stream and the queue")
     parser.add_argument("--indexer", default="IndexEventsFunction", help="the stream's second reader ('' for none)")
+    parser.add_argument("--export-queue-url", default="", help="the export worker's queue ('' for none)")
+    parser.add_argument("--exporter", default="ExportWorkerFunction", help="the export worker")
     parser.add_argument("--idle-wait", type=float, default=0.5, help="seconds between rounds with nothing to do")
     args = parser.parse_args()
     invoke = lambda_invoker(args.lambda_endpoint, args.function)
     index = lambda_invoker(args.lambda_endpoint, args.indexer) if args.indexer else None
+    export = lambda_invoker(args.lambda_endpoint, args.exporter, read_timeout=960) if args.export_queue_url else None
     sources: tuple[StreamSource, QueueSource, StreamSource | None] | None = None
+    exports: QueueSource | None = None
     while True:
         try:
             if sources is None:
@@ -181,10 +195,13 @@ def main() -> None:
                 )
                 second = stream_source(dynamodb_endpoint=args.dynamodb, table_name=args.table) if index else None
                 sources = stream, queue, second
+                exports = queue_source(args.dynamodb, args.export_queue_url) if export else None
             stream, queue, second = sources
             busy = stream.deliver(invoke) + queue.deliver(invoke)
             if second is not None and index is not None:
                 busy += second.deliver(index)
+            if exports is not None and export is not None:  # one step per invocation, as BatchSize 1
+                busy += exports.deliver(export, batch=1)
         except (ClientError, BotoCoreError) as error:
             # A table made anew (the e2e fuzz empties it) has a new stream: find it again.
             print(f"[poller] {type(error).__name__}: {error}; starting over", file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ TABLE_ENV_VARS = {
     "EventsTable": "TABLE_NAME",
     "LedgerTable": "LEDGER_TABLE_NAME",
     "InvestigationTable": "INVESTIGATION_TABLE_NAME",
+    "ExportsTable": "EXPORTS_TABLE_NAME",
 }
 
 
@@ -115,6 +116,48 @@ def create_checkpoint_bucket(client: S3Client, bucket: str, template: dict[str, 
             "Rule": {"DefaultRetention": {"Mode": retention["Mode"], "Days": int(_value(template, retention["Days"]))}},
         },
     )
+
+
+def create_exports_bucket(client: S3Client, kms: KMSClient, bucket: str, template: dict[str, Any] | None = None) -> str:
+    """The export files' bucket as the template declares it: encrypted by default with a
+    key of its own (made here, as ExportsKey), public access blocked, and the lifecycle
+    rule that deletes exports after ExportRetentionDays. The key's ARN."""
+    template = template or load_template()
+    properties = resource(template, "ExportsBucket")["Properties"]
+    key_properties = resource(template, "ExportsKey")["Properties"]
+    key_arn = kms.create_key(Description=key_properties["Description"])["KeyMetadata"]["Arn"]
+    client.create_bucket(Bucket=bucket)
+    (encryption,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    client.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+                        "KMSMasterKeyID": key_arn,
+                    },
+                    "BucketKeyEnabled": encryption["BucketKeyEnabled"],
+                }
+            ]
+        },
+    )
+    client.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+    )
+    rules: list[Any] = []
+    for rule in properties["LifecycleConfiguration"]["Rules"]:
+        rules.append(
+            {
+                "ID": rule["Id"],
+                "Status": rule["Status"],
+                "Filter": {"Prefix": rule["Prefix"]},
+                "Expiration": {"Days": int(_value(template, rule["ExpirationInDays"]))},
+                "AbortIncompleteMultipartUpload": rule["AbortIncompleteMultipartUpload"],
+            }
+        )
+    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    return key_arn
 
 
 def create_queue(client: SQSClient, logical_id: str, name: str, template: dict[str, Any] | None = None) -> str:

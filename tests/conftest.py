@@ -24,6 +24,7 @@ from devtools import moto_transactions
 from devtools.functions import LambdaContext, load_function
 from devtools.template import (
     create_checkpoint_bucket,
+    create_exports_bucket,
     create_queue,
     create_signing_key,
     create_tables,
@@ -42,6 +43,9 @@ TEST_ENV = {
     "TABLE_NAME": "audit-log-events",
     "LEDGER_TABLE_NAME": "audit-log-ledger",
     "INVESTIGATION_TABLE_NAME": "audit-log-investigation",
+    "EXPORTS_TABLE_NAME": "audit-log-exports",
+    "EXPORT_BUCKET": "audit-log-exports",
+    "EXPORT_RETENTION_DAYS": "7",
     "LEDGER_ORIGIN": "audit-log.test/unit",
     "CHECKPOINT_BUCKET": "audit-log-checkpoints",
     "CHECKPOINT_INTERVAL_SECONDS": "0",
@@ -251,6 +255,18 @@ def one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     one_call_at_a_time(monkeypatch, BotocoreStubber)
 
 
+def drain(deliver: Any, rounds: int, what: str) -> int:
+    """Call `deliver` (one round of an event source) until it delivers nothing; how many
+    records it delivered in all."""
+    delivered = 0
+    for _ in range(rounds):
+        done: int = deliver()
+        if not done:
+            return delivered
+        delivered += done
+    raise AssertionError(f"{what} was still busy after {rounds} rounds")
+
+
 @dataclass
 class Sealer:
     """The seal_log function fed as Lambda's event sources would feed it (from moto's
@@ -261,13 +277,7 @@ class Sealer:
     invoke: Any
 
     def run(self, rounds: int = 100) -> int:
-        delivered = 0
-        for _ in range(rounds):
-            done = self.stream.deliver(self.invoke) + self.queue.deliver(self.invoke)
-            if not done:
-                return delivered
-            delivered += done
-        raise AssertionError(f"the sealer was still busy after {rounds} rounds")
+        return drain(lambda: self.stream.deliver(self.invoke) + self.queue.deliver(self.invoke), rounds, "the sealer")
 
 
 @dataclass
@@ -279,13 +289,7 @@ class Indexer:
     invoke: Any
 
     def run(self, rounds: int = 100) -> int:
-        delivered = 0
-        for _ in range(rounds):
-            done = self.stream.deliver(self.invoke)
-            if not done:
-                return delivered
-            delivered += done
-        raise AssertionError(f"the indexer was still busy after {rounds} rounds")
+        return drain(lambda: self.stream.deliver(self.invoke), rounds, "the indexer")
 
 
 @pytest.fixture
@@ -370,6 +374,88 @@ def ledger_get(ledger_resources: DynamoDBClient, lambda_context: LambdaContext) 
     def call(path: str, query: dict[str, str] | None = None, org: str | None = "org_a", **kwargs: Any) -> HttpAnswer:
         kwargs.setdefault("authorizer", admin_context(org))
         response = read_ledger.lambda_handler(ledger_event(path, query, **kwargs), lambda_context)
+        headers = {**(response.get("headers") or {})}
+        headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
+        return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]), headers)
+
+    return call
+
+
+@contextmanager
+def exports_resources_in_mock() -> Iterator[None]:
+    """The exports table, bucket (with its key) and work queue in the active mock;
+    EXPORT_QUEUE_URL follows the queue made here, and is restored afterwards."""
+    create_tables(_dynamodb, {"ExportsTable": TEST_ENV["EXPORTS_TABLE_NAME"]})
+    create_exports_bucket(_s3, _kms, TEST_ENV["EXPORT_BUCKET"])
+    saved = os.environ.get("EXPORT_QUEUE_URL")
+    os.environ["EXPORT_QUEUE_URL"] = create_queue(_sqs, "ExportQueue", "audit-log-export-steps")
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("EXPORT_QUEUE_URL", None)
+        else:
+            os.environ["EXPORT_QUEUE_URL"] = saved
+
+
+@dataclass
+class WorkerContext:
+    """An export_worker invocation with `remaining_ms` ahead of it (its timeout is 900 s);
+    a test shortens it to stop a step early."""
+
+    function_name: str = "audit-log-export-worker"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:audit-log-export-worker"
+    aws_request_id: str = "00000000-0000-4000-8000-00000000e0e0"
+    remaining_ms: int = 900_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class Exporter:
+    """export_worker fed from moto's work queue as its SQS event source would feed it
+    (one message per invocation): `run()` delivers until the queue is empty."""
+
+    queue: Any
+    invoke: Any
+    context: WorkerContext
+
+    def run(self, rounds: int = 200) -> int:
+        return drain(lambda: self.queue.deliver(self.invoke, batch=1), rounds, "the export worker")
+
+
+@pytest.fixture
+def exports_resources(ledger_resources: DynamoDBClient) -> Iterator[DynamoDBClient]:
+    with exports_resources_in_mock():
+        yield ledger_resources
+
+
+@pytest.fixture
+def exporter(exports_resources: DynamoDBClient) -> Exporter:
+    from devtools.stream_poller import QueueSource
+
+    worker = load_function("export_worker")
+    queue_url = os.environ["EXPORT_QUEUE_URL"]
+    arn = _sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    context = WorkerContext()
+    return Exporter(QueueSource(_sqs, queue_url, arn), lambda event: worker.lambda_handler(event, context), context)
+
+
+@pytest.fixture
+def exports_api(exports_resources: DynamoDBClient, lambda_context: LambdaContext) -> Any:
+    """Call the exports function as an ORG Admin: `exports_api("POST", "/exports", body)`,
+    `exports_api("GET", "/exports/exp_…")`."""
+    exports = load_function("exports")
+
+    def call(method: str, path: str, body: Any = None, org: str | None = "org_a", **kwargs: Any) -> HttpAnswer:
+        kwargs.setdefault("authorizer", admin_context(org))
+        event = api_event(method, path, body, **kwargs)
+        if path.startswith("/exports/"):
+            event["resource"] = "/exports/{export_id}"
+            event["pathParameters"] = {"export_id": path.split("/", 2)[2]}
+        response = exports.lambda_handler(event, lambda_context)
         headers = {**(response.get("headers") or {})}
         headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
         return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]), headers)

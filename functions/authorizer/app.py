@@ -24,6 +24,9 @@ ADMIN_READ_ROUTES = [
     ("GET", "/ledger/*"),
     ("GET", "/actors"),
     ("GET", "/event-types"),
+    ("POST", "/exports"),
+    ("GET", "/exports"),
+    ("GET", "/exports/*"),
 ]
 
 logger = Logger()

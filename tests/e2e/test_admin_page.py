@@ -9,7 +9,9 @@ so the README's walkthrough runs here on the same events.
 """
 
 import base64
+import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -221,7 +223,7 @@ def test_an_admin_sees_the_events_newest_first_in_local_time(
     first = page.locator("#log tbody tr").first
     local = datetime.fromisoformat(newest["occurred_at"]).astimezone(ZoneInfo(VIEWER_ZONE))
     time = first.locator("time")
-    assert local.strftime("%d %b %Y, %H:%M:%S") in time.inner_text()
+    assert f"{local.day} {local:%b %Y, %H:%M:%S}" in time.inner_text()  # en-GB: "1 Dec", not "01 Dec"
     assert time.get_attribute("title") == newest["occurred_at"].replace("T", " ").replace("Z", " UTC")
     assert first.locator("code").inner_text() == newest["event_type"]
     actor = first.locator(".actor")
@@ -734,3 +736,252 @@ def test_an_event_changed_behind_the_api_is_named(page: Any, local_api: LocalApi
         assert "failed" in (result.get_attribute("class") or "")
     finally:
         dynamodb.put_item(TableName=local_stack.TABLE_NAME, Item=newest)
+
+
+# --- exports --------------------------------------------------------------------------------
+
+# The export organisation's events: from 06:00 UTC on 25 November (11:30 in Kolkata), a
+# minute apart, and one a day later, outside a From/To of the 25th.
+EXPORT_DAY = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+EXPORT_TYPES = ["member.invited", "user.login"]
+CSV_HEADER = (
+    "event_id,occurred_at,recorded_at,event_type,actor_id,actor_type,actor_name,actor_email,"
+    "targets,ip_address,user_agent,details,signals"
+)
+# From the click to the file: sam local starts the worker's container on the first export.
+EXPORT_WAIT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def exporting(local_api: LocalApi) -> dict[str, Any]:
+    """An organisation of its own for the export tests: each export records
+    `audit_log.exported` in the log it exports, which the other tests' counts and sealed
+    ledger must not see."""
+    org = f"org_export_{secrets.token_hex(4)}"
+    times = [EXPORT_DAY + timedelta(minutes=number) for number in range(8)] + [EXPORT_DAY + timedelta(days=1)]
+    events = [
+        {
+            "org_id": org,
+            "event_type": EXPORT_TYPES[number % 2] if number < 8 else "member.invited",
+            "actor": ACTORS[number % 2],
+            "occurred_at": iso(moment),
+            "context": {"ip_address": f"198.51.100.{number}", "user_agent": "Mozilla/5.0 (export test)"},
+            "details": {"number": number},
+        }
+        for number, moment in enumerate(times)
+    ]
+    status, body = local_api.call("POST", "/events/batch", {"events": events})
+    assert status == 201, body
+    for event, recorded in zip(events, body["events"], strict=True):
+        event["event_id"] = recorded["event_id"]
+    return {
+        "org": org,
+        "events": events,
+        "admin": token(org, "admin", "usr_ada", name="Ada Lovelace", email="ada@example.com"),
+    }
+
+
+def newest_first(events: list[dict[str, Any]]) -> list[str]:
+    return [e["event_id"] for e in sorted(events, key=lambda e: (e["occurred_at"], e["event_id"]), reverse=True)]
+
+
+def export_panel(page: Any) -> Any:
+    return page.get_by_role("region", name="Export", exact=True)
+
+
+def downloaded(page: Any, control: Any) -> tuple[str, str]:
+    """Click `control` and take the download it starts: (suggested file name, its text)."""
+    with page.expect_download(timeout=30_000) as started:
+        control.click()
+    download = started.value
+    assert download.failure() is None, download.failure()
+    return download.suggested_filename, Path(download.path()).read_text(encoding="utf-8")
+
+
+def open_recent_exports(page: Any) -> Any:
+    """The Recent exports list, opened; its newest row once listed."""
+    page.locator("#recent-exports > summary").click()
+    newest = page.locator("#exports tbody tr").first
+    newest.wait_for()
+    return newest
+
+
+def test_an_admin_exports_the_filtered_view_as_csv_and_downloads_it(
+    page: Any, local_api: LocalApi, exporting: dict[str, Any]
+) -> None:
+    """Type and dates set: exactly those filters are exported (dates as whole days in the
+    viewer's timezone, as the list reads them); the file comes from the Download link, the
+    export is listed in Recent exports, and the log records it as `audit_log.exported`."""
+    open_as(page, local_api, exporting["admin"], "?event_type=member.invited&from=2026-11-25&to=2026-11-25")
+    invited = [e for e in exporting["events"] if e["event_type"] == "member.invited" and e["details"]["number"] < 8]
+    wait_for_rows(page, len(invited))
+    panel = export_panel(page)
+    expect(panel.locator("#export-scope")).to_have_text(
+        "Exports the events matching the filters applied: Event type: Member invited; "
+        "From: 25 Nov 2026; To: 25 Nov 2026."
+    )
+    expect(panel.get_by_label("CSV (for spreadsheets)")).to_be_checked()
+
+    with page.expect_request(lambda request: request.method == "POST" and request.url.endswith("/exports")) as posted:
+        panel.get_by_role("button", name="Export", exact=True).click()
+    assert json.loads(posted.value.post_data or "") == {
+        "format": "csv",
+        "event_type": "member.invited",
+        "since": "2026-11-24T18:30:00.000Z",  # the 25th from midnight in Kolkata
+        "until": "2026-11-25T18:30:00.000Z",
+    }
+    expect(page.locator("#status")).to_contain_text("CSV export started", timeout=60_000)
+    link = panel.get_by_role("link", name="Download CSV")
+    expect(link).to_be_visible(timeout=EXPORT_WAIT_MS)
+    expect(panel.locator("#export-progress")).to_have_text(f"CSV export succeeded: {len(invited)} events.")
+    expect(page.locator("#status")).to_contain_text(f"CSV export ready, {len(invited)} events")
+    expect(page.locator("[role=status], [role=alert], [aria-live]")).to_have_count(1)
+
+    name, text = downloaded(page, link)
+    assert name.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert text.splitlines()[0] == CSV_HEADER
+    assert {row["event_type"] for row in rows} == {"member.invited"}
+    assert [row["event_id"] for row in rows] == newest_first(invited), "the day's invitations, newest first"
+
+    listed = open_recent_exports(page)
+    export_id = listed.get_attribute("data-export-id") or ""
+    assert export_id.startswith("exp_")
+    for shown in ("CSV", "Event type: Member invited; From: 25 Nov 2026; To: 25 Nov 2026", "Ada Lovelace"):
+        expect(listed).to_contain_text(shown)
+    expect(listed).to_contain_text("Succeeded")
+    expect(listed).to_contain_text(f"{len(invited)} events")
+    _, again = downloaded(page, listed.get_by_role("button", name=re.compile(r"^Download the CSV export of")))
+    assert again == text, "the list's Download fetches fresh links to the same file"
+
+    page.get_by_role("button", name="Clear", exact=True).click()
+    recorded = page.locator("#log tbody tr").first
+    expect(recorded.locator("code")).to_have_text("audit_log.exported")
+    expect(recorded.locator(".event-label")).to_have_text("Audit Log exported")
+    expect(recorded.locator(".actor-name")).to_have_text("Ada Lovelace")
+    expect(recorded.locator(".target")).to_contain_text(export_id)
+    recorded.locator("summary").click()
+    assert '"format": "csv"' in recorded.locator("pre").inner_text()
+
+    page.set_viewport_size({"width": 320, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320, "the Export section fits at 320 px"
+
+
+def test_an_ndjson_export_comes_with_its_proof_and_both_verify(
+    page: Any, local_api: LocalApi, exporting: dict[str, Any]
+) -> None:
+    """Keyboard only: the verifiable format, then Export. Both files download, and the
+    client's verifier accepts them against the ledger's public key."""
+    from audit_log_client.checkpoints import load_public_key
+    from audit_log_client.exports import verify_export
+
+    open_as(page, local_api, exporting["admin"], "?event_type=user.login")
+    logins = [e for e in exporting["events"] if e["event_type"] == "user.login"]
+    wait_for_rows(page, len(logins))
+    panel = export_panel(page)
+    expect(panel.locator("#export-scope")).to_have_text(
+        "Exports the events matching the filters applied: Event type: Signed in."
+    )
+    panel.get_by_label("NDJSON (verifiable, with proof)").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(panel.get_by_role("button", name="Export", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#status")).to_contain_text("NDJSON export started", timeout=60_000)
+    file_link = panel.get_by_role("link", name="Download NDJSON")
+    proof_link = panel.get_by_role("link", name="Download proof")
+    expect(file_link).to_be_visible(timeout=EXPORT_WAIT_MS)
+    expect(proof_link).to_be_visible()
+    expect(page.locator("#status")).to_contain_text(f"NDJSON export ready, {len(logins)} events")
+
+    name, text = downloaded(page, file_link)
+    assert name.endswith(".ndjson")
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line["event_id"] for line in lines] == newest_first(logins)
+    assert {line["event_type"] for line in lines} == {"user.login"}
+    proof_name, proof_text = downloaded(page, proof_link)
+    assert proof_name.endswith(".proof.json")
+    export_file = local_stack.LOCAL / f"browser-{name}"
+    export_file.write_text(text, encoding="utf-8")
+    try:
+        key = load_public_key(json.dumps(api_get(local_api, exporting, "/ledger/public-key")))
+        verified = verify_export(export_file, json.loads(proof_text), key)
+    finally:
+        export_file.unlink()
+    assert verified.events == len(logins)
+    assert not verified.complete, "a filtered export proves its events are in the ledger, not that none is missing"
+
+    listed = open_recent_exports(page)
+    expect(listed).to_contain_text("NDJSON (verifiable)")
+    expect(listed).to_contain_text("Event type: Signed in")
+    for button in (r"^Download the NDJSON export of", r"^Download the proof of the NDJSON export of"):
+        expect(listed.get_by_role("button", name=re.compile(button))).to_be_visible()
+
+
+def test_a_download_link_past_its_expiry_is_presigned_again_when_clicked(
+    page: Any, local_api: LocalApi, exporting: dict[str, Any]
+) -> None:
+    """Presigned links last ten minutes: here every answer says they lapsed a minute ago,
+    so the Download link asks GET /exports/{id} for a fresh one instead of following it."""
+    lookups = {"count": 0}
+
+    def already_lapsed(route: Any) -> None:
+        response = route.fetch()
+        answer = response.json()
+        if answer.get("download_expires_at"):
+            lookups["count"] += 1
+            answer["download_expires_at"] = iso(datetime.now(UTC) - timedelta(minutes=1))
+        route.fulfill(response=response, json=answer)
+
+    page.route(f"{local_api.admin_ui.gateway}/exports/exp_*", already_lapsed)
+    open_as(page, local_api, exporting["admin"], "?actor_id=usr_grace")
+    graces = [e for e in exporting["events"] if e["actor"]["id"] == "usr_grace"]
+    wait_for_rows(page, len(graces))
+    panel = export_panel(page)
+    expect(panel.locator("#export-scope")).to_contain_text("User: Grace Hopper")
+    panel.get_by_role("button", name="Export", exact=True).click()
+    link = panel.get_by_role("link", name="Download CSV")
+    expect(link).to_be_visible(timeout=EXPORT_WAIT_MS)
+    assert lookups["count"] == 1, "the answer that said it succeeded"
+
+    _, text = downloaded(page, link)
+    assert lookups["count"] == 2, "the lapsed link was presigned again"
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [row["event_id"] for row in rows] == newest_first(graces)
+    assert {row["actor_id"] for row in rows} == {"usr_grace"}
+
+
+def test_an_export_the_service_refuses_is_explained_and_a_401_asks_to_sign_in(
+    page: Any, local_api: LocalApi, exporting: dict[str, Any]
+) -> None:
+    answers = [(503, {"message": "Service Unavailable"}), (401, {"message": "Unauthorized"})]
+
+    def refused(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        status, body = answers.pop(0)
+        headers = {"Access-Control-Allow-Origin": local_api.admin_ui.page, "Content-Type": "application/json"}
+        route.fulfill(status=status, headers=headers, body=json.dumps(body))
+
+    page.route(f"{local_api.admin_ui.gateway}/exports", refused)
+    open_as(page, local_api, exporting["admin"])
+    expect(page.locator("#status")).to_contain_text("events shown", timeout=30_000)
+    shown = page.locator("#log tbody tr").count()  # the seeded events and the exports so far
+    panel = export_panel(page)
+    expect(panel.locator("#export-scope")).to_have_text("Exports the whole log: no filters applied.")
+    export = panel.get_by_role("button", name="Export", exact=True)
+
+    export.click()
+    expect(panel.locator("#export-progress")).to_have_text("The export could not be started: Service Unavailable")
+    expect(page.locator("#status")).to_contain_text("Export not started: Service Unavailable")
+    expect(export).not_to_have_attribute("aria-disabled", "true")
+    expect(page.locator("#log tbody tr")).to_have_count(shown)  # the page goes on
+
+    export.click()
+    signing_in = page.get_by_role("region", name="Sign in to see the Audit Log")
+    expect(signing_in).to_be_visible()
+    expect(signing_in).to_contain_text("refused the access token")
+    expect(panel).to_be_hidden()
+    assert not answers

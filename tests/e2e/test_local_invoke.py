@@ -18,6 +18,7 @@ pytestmark = pytest.mark.e2e
 
 RECORD_SAMPLES = sorted((ROOT / "events").glob("record_*.json"))
 QUERY_SAMPLES = sorted((ROOT / "events").glob("query_*.json"))
+EXPORT_SAMPLES = sorted((ROOT / "events").glob("export_*.json"))
 # Each invoke is a sam process and a new container, about half a minute spent mostly in sam's
 # start and Docker's copy of the image: two at a time take two thirds of the time, more no less.
 AT_ONCE = 2
@@ -44,6 +45,8 @@ def invocations(local_api: LocalApi) -> Iterator[dict[str, Future[tuple[int, Any
         indexed(local_api)  # a target's history is derived from the stream, seconds after recording
         for path in QUERY_SAMPLES:
             started[path.name] = pool.submit(local_api.invoke, "QueryLogFunction", json.loads(path.read_text()))
+        for path in EXPORT_SAMPLES:
+            started[path.name] = pool.submit(local_api.invoke, "ExportsFunction", json.loads(path.read_text()))
         yield started
 
 
@@ -119,3 +122,24 @@ def test_authorizer_refuses_a_bad_token(invocations: dict[str, Future[tuple[int,
 
     assert isinstance(result, dict), result
     assert result.get("errorMessage") == "Unauthorized"
+
+
+@pytest.mark.parametrize("path", EXPORT_SAMPLES, ids=lambda path: path.name)
+def test_export_samples_start_an_export_that_the_worker_finishes(
+    invocations: dict[str, Future[tuple[int, Any]]], local_api: LocalApi, path: Path
+) -> None:
+    exit_code, result = invocations[path.name].result()
+
+    assert exit_code == 0, result
+    assert result["statusCode"] == 202, result
+    export_id = json.loads(result["body"])["export_id"]
+    bearer = {"Authorization": f"Bearer {token('org_acme', 'admin', 'usr_ada')}"}
+    deadline = time.monotonic() + 180  # the local poller hands its queue to the worker in start-lambda
+    while time.monotonic() < deadline:
+        status, export = local_api.call("GET", f"/exports/{export_id}", headers=bearer)
+        assert status == 200, export
+        if export["state"] in ("succeeded", "failed"):
+            break
+        time.sleep(2)
+    assert export["state"] == "succeeded", export
+    assert export["events"] >= 1 and export["download_url"].startswith("http")

@@ -1,6 +1,6 @@
 """Schemathesis against the local stack, from the committed openapi.json: at least 1,000
-generated requests per record or log operation and 200 per other read (the ledger's, the
-investigation helpers'), valid and invalid, through API Gateway emulation, the
+generated requests per record or log operation, 200 per other read (the ledger's, the
+investigation helpers') and 100 per exports operation, valid and invalid, through API Gateway emulation, the
 authorizer and the functions in Lambda containers. Every answer must be documented and
 conform to its schema, none may be a 5xx, invalid input must be refused, and each read
 is tried again without its token, which must be refused.
@@ -65,6 +65,9 @@ ADMIN = {"Authorization": f"Bearer {token(ORG, 'admin', 'usr_fuzz')}"}
 # cursor and an id; the actors' search) fewer: each costs a round trip through sam local, twice.
 LOG_ROUTES = r"^/events(/batch)?$"
 LEDGER_CASES_PER_OPERATION = 200
+# The exports routes: each accepted POST also starts an export the local worker builds.
+EXPORT_ROUTES = r"^/exports"
+EXPORT_CASES_PER_OPERATION = 100
 
 
 def _schema(cases: int) -> OpenApiSchema:
@@ -74,7 +77,8 @@ def _schema(cases: int) -> OpenApiSchema:
 
 
 log_schema = _schema(CASES_PER_OPERATION).include(path_regex=LOG_ROUTES)
-ledger_schema = _schema(LEDGER_CASES_PER_OPERATION).exclude(path_regex=LOG_ROUTES)
+ledger_schema = _schema(LEDGER_CASES_PER_OPERATION).exclude(path_regex=LOG_ROUTES).exclude(path_regex=EXPORT_ROUTES)
+export_schema = _schema(EXPORT_CASES_PER_OPERATION).include(path_regex=EXPORT_ROUTES)
 
 
 @log_schema.parametrize()
@@ -88,6 +92,14 @@ def test_generated_requests_get_documented_answers_and_no_5xx(case: Any, local_a
     max_examples=LEDGER_CASES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
 def test_generated_ledger_reads_get_documented_answers_and_no_5xx(case: Any, local_api: LocalApi) -> None:
+    check_generated(case, local_api)
+
+
+@export_schema.parametrize()
+@settings(
+    max_examples=EXPORT_CASES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
+def test_generated_export_requests_get_documented_answers_and_no_5xx(case: Any, local_api: LocalApi) -> None:
     check_generated(case, local_api)
 
 
@@ -157,11 +169,13 @@ def test_zz_each_operation_got_its_generated_requests(local_api: LocalApi) -> No
     (local_stack.LOCAL / "openapi-fuzz.json").write_text(json.dumps(figures, indent=2) + "\n")
     for operation in ("POST /events", "POST /events/batch", "GET /events", "GET /events without a token"):
         assert tried[operation] >= CASES_PER_OPERATION, dict(tried)
+    assert tried["POST /exports"] >= EXPORT_CASES_PER_OPERATION * 0.9, dict(tried)
     # Another read with parameters gets its cases; one without (the latest checkpoint, the
     # public key, the event types) has nothing to vary: schemathesis sends it a few times.
     for path, operations in json.loads(DOCUMENT_PATH.read_text())["paths"].items():
         if path in ("/events", "/events/batch"):
             continue
-        wanted = LEDGER_CASES_PER_OPERATION * 0.9 if operations["get"].get("parameters") else 1
+        cases = EXPORT_CASES_PER_OPERATION if path.startswith("/exports") else LEDGER_CASES_PER_OPERATION
+        wanted = cases * 0.9 if operations["get"].get("parameters") else 1
         for operation in (f"GET {path}", f"GET {path} without a token"):
             assert tried[operation] >= wanted, dict(tried)

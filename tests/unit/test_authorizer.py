@@ -265,6 +265,7 @@ def test_the_cached_allow_covers_the_admin_read_routes_of_the_stage(authorize: C
     ):
         assert allows(result, f"{API}/v1/GET/{path}"), f"one cached Allow covers GET /{path}"
     assert not allows(result, f"{API}/v1/POST/events"), "record routes are not an admin's"
+    assert not allows(result, f"{API}/v1/POST/events/batch"), "record routes are not an admin's"
     assert not allows(result, f"{API}/v2/GET/events"), "only this stage"
     assert not allows(result, "arn:aws:execute-api:eu-west-1:123456789012:otherapi/v1/GET/events")
 
@@ -559,3 +560,23 @@ def test_generated_authorization_headers_are_refused_cleanly(authorize: Callable
 
     check()
     assert len(tried) == TOKEN_CASES
+
+
+def test_the_cached_allow_covers_every_route_the_template_puts_behind_the_authorizer(
+    authorize: Callable[..., dict[str, Any]],
+) -> None:
+    from devtools.template import load_template
+
+    routes = [
+        (source["Properties"]["Method"].upper(), source["Properties"]["Path"])
+        for function in load_template()["Resources"].values()
+        if function["Type"] == "AWS::Serverless::Function"
+        for source in function["Properties"].get("Events", {}).values()
+        if source["Type"] == "Api" and source["Properties"].get("Auth", {}).get("Authorizer") == "AdminAuthorizer"
+    ]
+    result = authorize(f"Bearer {sign(claims())}", method_arn=f"{API}/v1/GET/events")
+
+    assert ("POST", "/exports") in routes and ("GET", "/exports/{export_id}") in routes
+    for method, path in routes:
+        concrete = path.replace("{event_id}", "01KB0000000000000000000000").replace("{export_id}", "exp_01KB")
+        assert allows(result, f"{API}/v1/{method}{concrete}"), f"one cached Allow covers {method} {path}"

@@ -77,3 +77,24 @@ def test_investigation_samples_find_what_the_sample_events_recorded(
         )
     else:
         assert {t["event_type"] for t in answer["event_types"]} == {event["event_type"] for event in recorded}
+
+
+EXPORT_SAMPLES = sorted((ROOT / "events").glob("export_*.json"))
+
+
+@pytest.mark.parametrize("path", EXPORT_SAMPLES, ids=lambda path: path.name)
+def test_export_samples_start_an_export_and_record_it(path: Path, exports_resources: Any, lambda_context: Any) -> None:
+    sample = json.loads(path.read_text())
+
+    response = load_function("exports").lambda_handler(sample, lambda_context)
+
+    assert response["statusCode"] == 202, response["body"]
+    export = json.loads(response["body"])
+    assert export["state"] == "queued"
+    assert export["filters"]["event_type"] == json.loads(sample["body"]).get("event_type")
+    org = sample["requestContext"]["authorizer"]["orgId"]
+    query = {**sample, "httpMethod": "GET", "resource": "/events", "path": "/events", "body": None}
+    query["queryStringParameters"] = query["multiValueQueryStringParameters"] = None
+    served = json.loads(load_function("query_log").lambda_handler(query, lambda_context)["body"])["events"]
+    assert [(e["event_type"], e["targets"][0]["id"]) for e in served] == [("audit_log.exported", export["export_id"])]
+    assert org == "org_acme"

@@ -196,7 +196,7 @@ def test_table_env_vars_match_the_function_environment() -> None:
             if var in variables:
                 assert variables[var] == {"Ref": logical_id}
                 named += 1
-    assert named >= 9  # record, query (2), seal (2), read_ledger (3), index_events
+    assert named >= 15  # record, query (2), seal (2), read_ledger (3), index_events, exports (2), worker (4)
 
 
 QUERY = resource(TEMPLATE, "QueryLogFunction")
@@ -304,3 +304,89 @@ def test_query_role_permissions_enforced_by_iam() -> None:
         with pytest.raises(ClientError) as denied:
             call()
         assert f"not authorized to perform: dynamodb:{action}" in str(denied.value)
+
+
+EXPORTS_FUNCTION = resource(TEMPLATE, "ExportsFunction")
+EXPORT_WORKER = resource(TEMPLATE, "ExportWorkerFunction")
+
+
+def test_the_exports_bucket_is_private_kms_encrypted_tls_only_and_expires_exports() -> None:
+    bucket = resource(TEMPLATE, "ExportsBucket")["Properties"]
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["ExportsKey", "Arn"]},
+    }
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["Prefix"] == "exports/" and rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == {"Ref": "ExportRetentionDays"}
+    assert TEMPLATE["Parameters"]["ExportRetentionDays"]["Default"] == 7
+    (tls,) = resource(TEMPLATE, "ExportsBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert tls["Effect"] == "Deny" and tls["Principal"] == "*" and tls["Action"] == "s3:*"
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert resource(TEMPLATE, "ExportsKey")["Properties"]["EnableKeyRotation"] is True
+
+
+def test_the_presigning_role_may_only_read_export_objects() -> None:
+    allowed = [s for s in statements(EXPORTS_FUNCTION) if s["Effect"] == "Allow"]
+    s3 = [s for s in allowed if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+
+    assert [(as_list(s["Action"]), s["Resource"]) for s in s3] == [
+        (["s3:GetObject"], {"Fn::Sub": "${ExportsBucket.Arn}/exports/*"})
+    ]
+    kms = [s for s in allowed if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    assert [(as_list(s["Action"]), s["Resource"]) for s in kms] == [
+        (["kms:Decrypt"], {"Fn::GetAtt": ["ExportsKey", "Arn"]})
+    ]
+    on_events = [s for s in allowed if {"Fn::GetAtt": ["EventsTable", "Arn"]} in as_list(s["Resource"])]
+    assert [as_list(s["Action"]) for s in on_events] == [["dynamodb:PutItem"]]  # audit_log.exported, a new item
+    denies = [s for s in statements(EXPORTS_FUNCTION) if s["Effect"] == "Deny"]
+    assert any(set(as_list(s["Action"])) >= DENIED_ACTIONS for s in denies)
+
+
+def test_the_export_worker_reads_the_log_and_ledger_and_writes_only_export_files() -> None:
+    allowed = [s for s in statements(EXPORT_WORKER) if s["Effect"] == "Allow"]
+    by_resource: dict[str, set[str]] = {}
+    for statement in allowed:
+        for target in as_list(statement["Resource"]):
+            by_resource.setdefault(json.dumps(target, sort_keys=True), set()).update(as_list(statement["Action"]))
+
+    assert by_resource[json.dumps({"Fn::GetAtt": ["EventsTable", "Arn"]})] == {"dynamodb:Query"}
+    assert by_resource[json.dumps({"Fn::GetAtt": ["LedgerTable", "Arn"]})] == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+    }
+    assert all(not action.startswith("s3:Delete") for actions in by_resource.values() for action in actions)
+    s3_targets = [target for target, actions in by_resource.items() if any(a.startswith("s3:") for a in actions)]
+    assert s3_targets == [json.dumps({"Fn::Sub": "${ExportsBucket.Arn}/exports/*"})]
+    denies = [s for s in statements(EXPORT_WORKER) if s["Effect"] == "Deny"]
+    assert any(
+        set(as_list(s["Action"])) >= DENIED_ACTIONS | {"dynamodb:PutItem"}
+        and {"Fn::GetAtt": ["LedgerTable", "Arn"]} in as_list(s["Resource"])
+        and {"Fn::GetAtt": ["EventsTable", "Arn"]} in as_list(s["Resource"])
+        for s in denies
+    )
+    (source,) = EXPORT_WORKER["Properties"]["Events"].values()
+    assert source["Type"] == "SQS" and source["Properties"]["BatchSize"] == 1
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resource(TEMPLATE, "ExportQueue")["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ExportDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= EXPORT_WORKER["Properties"]["Timeout"]
+
+
+def test_the_export_routes_are_behind_the_token_authorizer() -> None:
+    routes = sorted(
+        (source["Properties"]["Method"], source["Properties"]["Path"], source["Properties"]["Auth"]["Authorizer"])
+        for source in EXPORTS_FUNCTION["Properties"]["Events"].values()
+    )
+
+    assert routes == [
+        ("GET", "/exports", "AdminAuthorizer"),
+        ("GET", "/exports/{export_id}", "AdminAuthorizer"),
+        ("POST", "/exports", "AdminAuthorizer"),
+    ]
+    variables = EXPORTS_FUNCTION["Properties"]["Environment"]["Variables"]
+    assert variables["EXPORT_RETENTION_DAYS"] == {"Ref": "ExportRetentionDays"}

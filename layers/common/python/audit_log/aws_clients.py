@@ -32,3 +32,9 @@ def s3() -> "S3Client":
 @cache
 def sqs() -> "SQSClient":
     return boto3.client("sqs", config=_CONFIG)
+
+
+@cache
+def s3_presigner() -> "S3Client":
+    """S3 for presigned URLs: SigV4, which objects under SSE-KMS require."""
+    return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))

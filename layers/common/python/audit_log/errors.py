@@ -73,3 +73,8 @@ class NotYetInCheckpoint(AuditLogError):
     def __init__(self, retry_after: int) -> None:
         super().__init__("not yet in a published checkpoint")
         self.retry_after = retry_after
+
+
+class ExportNotFound(AuditLogError):
+    """No export of that id in the caller's organisation (whether or not one exists in
+    another: the answer must not tell)."""

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from audit_log.errors import (
     EventNotFound,
+    ExportNotFound,
     InvalidParameter,
     NotAnAdmin,
     NotYetInCheckpoint,
@@ -265,6 +266,9 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
     def _not_found(_: EventNotFound) -> Response[Any]:
         return error_response(HTTPStatus.NOT_FOUND, "No such event in your organisation's log")
 
+    def _no_export(_: ExportNotFound) -> Response[Any]:
+        return error_response(HTTPStatus.NOT_FOUND, "No such export in your organisation")
+
     def _not_yet(error: NotYetInCheckpoint) -> Response[Any]:
         response = error_response(
             HTTPStatus.CONFLICT, "The event is recorded but not yet in a published checkpoint; retry shortly"
@@ -280,6 +284,7 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
     app.not_found(_no_route)
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(EventNotFound)(_not_found)
+    app.exception_handler(ExportNotFound)(_no_export)
     app.exception_handler(NotYetInCheckpoint)(_not_yet)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(ValueError)(_unparseable_form)

@@ -110,6 +110,36 @@ def with_signals(investigation_table: str, org_id: str, items: list[dict[str, An
     return [event_out(item, signals.get(item["sk"])) for item in items]
 
 
+@dataclass(frozen=True)
+class EventsRead:
+    """Events in log order from one read, and the sort key to go on after (None: no more)."""
+
+    events: list[EventOut]
+    resume_after: str | None
+
+
+def read_events(
+    org_id: str,
+    filters: Filters,
+    after: str | None,
+    count: int,
+    *,
+    table_name: str,
+    investigation_table: str,
+) -> EventsRead:
+    """Up to `count` matching events older than the sort key `after`, as `GET /events`
+    serves them (signals included): the same partition, Query and budget as a page, for
+    readers that keep their own position (exports) instead of a signed cursor."""
+    source, partition = source_for(org_id, filters, table_name=table_name, investigation_table=investigation_table)
+    result = events_table.query_newest_first(
+        source, org_id, partition, since=filters.since, until=filters.until, after_sort_key=after, count=count
+    )
+    events = with_signals(investigation_table, org_id, result.items)
+    if result.resume_after is not None:
+        return EventsRead(events, result.resume_after)
+    return EventsRead(events, result.items[-1]["sk"] if len(result.items) == count else None)
+
+
 def read_page(
     org_id: str,
     filters: Filters,

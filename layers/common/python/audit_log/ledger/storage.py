@@ -355,3 +355,18 @@ def checkpoint_of_size(table_name: str, org_id: str, tree_size: int) -> StoredCh
         answer = dynamodb_client().get_item(TableName=table_name, Key=to_dynamodb(key))
     item = answer.get("Item")
     return _checkpoint(from_dynamodb(item)) if item else None
+
+
+def first_checkpoint_from(table_name: str, org_id: str, tree_size: int) -> StoredCheckpoint | None:
+    """The smallest published checkpoint of at least `tree_size` leaves: the one an
+    export of leaves below that size is proven against (the fewest leaves it misses)."""
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "KeyConditionExpression": "pk = :pk AND sk >= :size",
+        "ExpressionAttributeValues": {":pk": {"S": checkpoints_pk(org_id)}, ":size": {"S": _number(tree_size)}},
+        "Limit": 1,
+    }
+    with unavailable_after_retries():
+        answer = dynamodb_client().query(**request)
+    items = answer["Items"]
+    return _checkpoint(from_dynamodb(items[0])) if items else None
