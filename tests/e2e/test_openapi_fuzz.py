@@ -1,7 +1,7 @@
 """Schemathesis against the local stack, from the committed openapi.json: at least 1,000
 generated requests per record or log operation, 200 per other read (the ledger's, the
-investigation helpers') and 100 per exports operation, valid and invalid, through API Gateway emulation, the
-authorizer and the functions in Lambda containers. Every answer must be documented and
+investigation helpers') and 50 per exports operation, valid and invalid, through API
+Gateway emulation, the authorizer and the functions in Lambda containers. Every answer must be documented and
 conform to its schema, none may be a 5xx, invalid input must be refused, and each read
 is tried again without its token, which must be refused.
 
@@ -67,7 +67,7 @@ LOG_ROUTES = r"^/events(/batch)?$"
 LEDGER_CASES_PER_OPERATION = 200
 # The exports routes: each accepted POST also starts an export the local worker builds.
 EXPORT_ROUTES = r"^/exports"
-EXPORT_CASES_PER_OPERATION = 100
+EXPORT_CASES_PER_OPERATION = 50
 
 
 def _schema(cases: int) -> OpenApiSchema:
