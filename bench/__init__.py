@@ -29,6 +29,7 @@ BENCH_ENV = {
     "INVESTIGATION_TABLE_NAME": "bench-investigation",
     "EXPORTS_TABLE_NAME": "bench-exports",
     "EXPORT_BUCKET": "bench-exports",
+    "STREAMS_TABLE_NAME": "bench-streams",
     "CURSOR_SECRET": "bench-cursor-secret-0123456789abcdef",
     "RETENTION_DAYS": "0",
     "POWERTOOLS_SERVICE_NAME": "audit-log",

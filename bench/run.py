@@ -12,6 +12,8 @@ write bench/results.md and bench/latency.png.
    one resource's history (bench/investigation.py).
 8. Exports: throughput beside the bare paged read, reads per exported event, the
    worker's peak memory at 10^4 to 10^6 events, proof bytes per event (bench/exports.py).
+9. Log streams: delivery throughput per stream beside a bare sender, end-to-end lag,
+   invocations and queue messages per delivered event (bench/streams.py).
 
 Sections run one after another in this process (cold start in child processes), the
 heaviest in memory last, so the 20,000-item dataset of the reads never weighs on the
@@ -25,7 +27,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ROOT, cold_start, exports, investigation, latency, ledger, package_size, reads, report, writes
+from bench import (
+    ROOT,
+    cold_start,
+    exports,
+    investigation,
+    latency,
+    ledger,
+    package_size,
+    reads,
+    report,
+    streams,
+    writes,
+)
 from bench.progress import progress
 
 
@@ -51,6 +65,7 @@ def main() -> None:
     ledger_result = ledger.measure(quick=options.quick)
     indexed = investigation.measure(events=500 if options.quick else investigation.EVENTS)
     exported = exports.measure(quick=options.quick)
+    streamed = streams.measure(quick=options.quick)
     run = report.Run(
         started=started,
         seconds=time.perf_counter() - clock,
@@ -63,6 +78,7 @@ def main() -> None:
         ledger=ledger_result,
         investigation=indexed,
         exports=exported,
+        streams=streamed,
         quick=options.quick,
     )
     options.out.mkdir(parents=True, exist_ok=True)

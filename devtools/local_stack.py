@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +36,23 @@ TABLE_NAME = "audit-log-events"
 LEDGER_TABLE_NAME = "audit-log-ledger"
 INVESTIGATION_TABLE_NAME = "audit-log-investigation"
 EXPORTS_TABLE_NAME = "audit-log-exports"
+STREAMS_TABLE_NAME = "audit-log-streams"
 # Logical id -> name of every table the local stack runs.
 TABLES = {
     "EventsTable": TABLE_NAME,
     "LedgerTable": LEDGER_TABLE_NAME,
     "InvestigationTable": INVESTIGATION_TABLE_NAME,
     "ExportsTable": EXPORTS_TABLE_NAME,
+    "StreamsTable": STREAMS_TABLE_NAME,
 }
 EXPORT_BUCKET = "audit-log-exports"
 EXPORT_QUEUE = "audit-log-export-steps"
+STREAM_QUEUE = "audit-log-stream-deliveries"
+# A bucket standing in for a customer's own, for trying an S3 stream locally (moto's STS
+# lets delivery assume any role).
+CUSTOMER_BUCKET = "acme-siem-archive"
+CUSTOMER_ROLE = "arn:aws:iam::123456789012:role/audit-log-delivery"
+WEBHOOK_PORT = 8765
 CHECKPOINT_BUCKET = "audit-log-checkpoints"
 CHECKPOINT_QUEUE = "audit-log-checkpoint-calls"
 LEDGER_ORIGIN = "audit-log.local/audit-log"
@@ -323,7 +332,16 @@ def create_resources(endpoint: str) -> dict[str, str]:
     queue_url = template.create_queue(_client("sqs", endpoint), "CheckpointQueue", CHECKPOINT_QUEUE, declared)
     template.create_exports_bucket(_client("s3", endpoint), _client("kms", endpoint), EXPORT_BUCKET, declared)
     export_queue_url = template.create_queue(_client("sqs", endpoint), "ExportQueue", EXPORT_QUEUE, declared)
-    return {"signing_key": key_arn, "queue_url": queue_url, "export_queue_url": export_queue_url}
+    streams_key = template.create_streams_key(_client("kms", endpoint), declared)
+    stream_queue_url = template.create_queue(_client("sqs", endpoint), "StreamDeliveryQueue", STREAM_QUEUE, declared)
+    _client("s3", endpoint).create_bucket(Bucket=CUSTOMER_BUCKET)
+    return {
+        "signing_key": key_arn,
+        "queue_url": queue_url,
+        "export_queue_url": export_queue_url,
+        "streams_key": streams_key,
+        "stream_queue_url": stream_queue_url,
+    }
 
 
 def recreate_tables(endpoint: str) -> None:
@@ -382,6 +400,20 @@ def write_env_vars(path: Path, dynamodb_endpoint: str, resources: dict[str, str]
     # through the bridge, and moto routes by the URL's path.
     container_queue_url = dynamodb_endpoint + "/" + resources["queue_url"].split("/", 3)[3]
     container_export_queue_url = dynamodb_endpoint + "/" + resources["export_queue_url"].split("/", 3)[3]
+    # Log streams: delivery may reach this machine (the webhook receiver) through the bridge.
+    streams = {
+        **shared,
+        "AWS_ENDPOINT_URL_SQS": dynamodb_endpoint,
+        "AWS_ENDPOINT_URL_KMS": dynamodb_endpoint,
+        "AWS_ENDPOINT_URL_STS": dynamodb_endpoint,
+        "AWS_ENDPOINT_URL_S3": dynamodb_endpoint,
+        "TABLE_NAME": TABLE_NAME,
+        "RETENTION_DAYS": "0",
+        "LEDGER_TABLE_NAME": LEDGER_TABLE_NAME,
+        "STREAMS_TABLE_NAME": STREAMS_TABLE_NAME,
+        "STREAM_QUEUE_URL": dynamodb_endpoint + "/" + resources["stream_queue_url"].split("/", 3)[3],
+        "ALLOW_PRIVATE_DESTINATIONS": "true",
+    }
     # Presigned download links name this endpoint too: the bridge's address is this
     # machine's own, so a browser here opens them.
     exports = {
@@ -413,6 +445,14 @@ def write_env_vars(path: Path, dynamodb_endpoint: str, resources: dict[str, str]
             "INVESTIGATION_TABLE_NAME": INVESTIGATION_TABLE_NAME,
             "LEDGER_TABLE_NAME": LEDGER_TABLE_NAME,
         },
+        "StreamsFunction": {**streams, "STREAMS_KEY_ID": resources["streams_key"]},
+        "StreamDispatchFunction": {
+            **shared,
+            "AWS_ENDPOINT_URL_SQS": dynamodb_endpoint,
+            "STREAMS_TABLE_NAME": STREAMS_TABLE_NAME,
+            "STREAM_QUEUE_URL": streams["STREAM_QUEUE_URL"],
+        },
+        "StreamDeliveryFunction": streams,
         "SealLogFunction": {
             **ledger,
             "AWS_ENDPOINT_URL_S3": dynamodb_endpoint,
@@ -472,20 +512,23 @@ def start_api(port: int, env_vars: Path, image_args: list[str], admin_origin: st
 
 def start_lambda(port: int, env_vars: Path, image_args: list[str]) -> subprocess.Popen[Any]:
     """`sam local start-lambda`: the Lambda Invoke API for the functions with no route
-    (the sealer, the indexer and the export worker), which the local poller calls as
+    (the sealer, the indexer, the export worker and the log streams' dispatcher and
+    delivery), which the local poller calls as
     Lambda's event sources would."""
     say(
-        f"sam local start-lambda on 127.0.0.1:{port} (the sealer, the indexer and the export worker, fed by the local poller)"
+        f"sam local start-lambda on 127.0.0.1:{port} (the sealer, the indexer, the export worker, stream dispatch "
+        "and delivery, fed by the local poller)"
     )
     process = sam_local("start-lambda", port, env_vars, image_args)
     wait_until(lambda: http_status(f"http://127.0.0.1:{port}/") is not None, "sam local start-lambda", 600, process)
     return process
 
 
-def start_poller(moto_endpoint: str, lambda_port: int, queue_url: str, export_queue_url: str) -> subprocess.Popen[Any]:
+def start_poller(moto_endpoint: str, lambda_port: int, resources: dict[str, str]) -> subprocess.Popen[Any]:
     say(
         "local poller: the events stream -> SealLogFunction and IndexEventsFunction; the checkpoint queue -> "
-        "SealLogFunction; the export queue -> ExportWorkerFunction"
+        "SealLogFunction; the export queue -> ExportWorkerFunction; the ledger stream -> StreamDispatchFunction; "
+        "the delivery queue -> StreamDeliveryFunction"
     )
     return spawn(
         [
@@ -499,9 +542,13 @@ def start_poller(moto_endpoint: str, lambda_port: int, queue_url: str, export_qu
             "--table",
             TABLE_NAME,
             "--queue-url",
-            queue_url,
+            resources["queue_url"],
             "--export-queue-url",
-            export_queue_url,
+            resources["export_queue_url"],
+            "--ledger-table",
+            LEDGER_TABLE_NAME,
+            "--stream-queue-url",
+            resources["stream_queue_url"],
         ],
         "stream-poller.log",
         cwd=ROOT,
@@ -509,9 +556,60 @@ def start_poller(moto_endpoint: str, lambda_port: int, queue_url: str, export_qu
     )
 
 
+@dataclass
+class WebhookReceiver:
+    """devtools.webhook_receiver beside the stack: where delivery reaches it (through the
+    Docker bridge), its secrets file and the file of what it received."""
+
+    process: subprocess.Popen[Any]
+    url: str  # as the functions' containers reach it
+    secrets: Path
+    received: Path
+
+    def remember(self, path: str, secret: str) -> None:
+        run(
+            [
+                str(BIN / "python"),
+                "-m",
+                "devtools.webhook_receiver",
+                "--remember",
+                path,
+                secret,
+                "--secrets",
+                str(self.secrets),
+            ],
+            cwd=ROOT,
+        )
+
+    def messages(self) -> list[dict[str, Any]]:
+        if not self.received.exists():
+            return []
+        return [json.loads(line) for line in self.received.read_text().splitlines() if line.strip()]
+
+
+def start_webhook_receiver(host: str, port: int, show: bool) -> WebhookReceiver:
+    """The local webhook receiver on the bridge address (containers reach this machine
+    there, nothing outside does): it checks each message's Standard Webhooks signature
+    and prints it — on this terminal for `make local` (`show`), else in its log."""
+    secrets_path, received = LOCAL / f"webhook-secrets-{port}.json", LOCAL / f"webhook-received-{port}.ndjson"
+    received.unlink(missing_ok=True)
+    command = [str(BIN / "python"), "-m", "devtools.webhook_receiver", "--host", host, "--port", str(port)]
+    command += ["--secrets", str(secrets_path), "--received", str(received)]
+    say(f"webhook receiver on http://{host}:{port}/ (checks signatures, prints each message)")
+    process = subprocess.Popen(command, cwd=ROOT) if show else spawn(command, f"webhook-receiver-{port}.log", cwd=ROOT)
+    wait_until(lambda: http_status(f"http://{host}:{port}/") == 200, "the webhook receiver", 30, process)
+    return WebhookReceiver(process, f"http://{host}:{port}", secrets_path, received)
+
+
 @contextmanager
 def running_stack(
-    api_port: int, *, seed: bool, start_docker: bool, admin_page_port: int | None = None
+    api_port: int,
+    *,
+    seed: bool,
+    start_docker: bool,
+    admin_page_port: int | None = None,
+    webhook_port: int | None = None,
+    show_receiver: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Everything the API needs, stopped again (in reverse order) on exit; with
     `admin_page_port`, the admin page too (devtools.admin_ui), its origin the one the API's
@@ -543,10 +641,10 @@ def running_stack(
         lambda_port = free_port()
         functions = start_lambda(lambda_port, env_vars, image_args)
         stack.callback(stop, functions, "sam local start-lambda")
-        poller = start_poller(
-            f"http://127.0.0.1:{moto_port}", lambda_port, resources["queue_url"], resources["export_queue_url"]
-        )
+        poller = start_poller(f"http://127.0.0.1:{moto_port}", lambda_port, resources)
         stack.callback(stop, poller, "the stream poller", 5)
+        receiver = start_webhook_receiver(bridge_gateway(), webhook_port or free_port(), show_receiver)
+        stack.callback(stop, receiver.process, "the webhook receiver", 5)
         ui = stack.enter_context(admin_ui.serving(f"http://127.0.0.1:{api_port}", page_port, free_port()))
         yield {
             "api": f"http://127.0.0.1:{api_port}",
@@ -556,10 +654,34 @@ def running_stack(
             "env_vars": env_vars,
             "lambda": f"http://127.0.0.1:{lambda_port}",
             "image_args": image_args,
+            "webhook_receiver": receiver,
+            "customer_bucket": CUSTOMER_BUCKET,
+            "customer_role": CUSTOMER_ROLE,
         }
 
 
-def print_welcome(api: str, admin_page: str) -> None:
+def demo_webhook_stream(api: str, receiver: WebhookReceiver) -> None:
+    """A webhook stream of the first demo organisation to the local receiver, from leaf
+    0 (the demo data, then whatever is recorded): its secret goes to the receiver's file,
+    so the receiver's lines below show each message's signature checked."""
+    from devtools.demo_data import ORGS
+    from devtools.dev_tokens import token
+
+    org_id, users = next(iter(ORGS.items()))
+    body = json.dumps({"type": "webhook", "url": f"{receiver.url}/{org_id}", "start_leaf": 0}).encode()
+    request = urllib.request.Request(  # noqa: S310 (the local API's own http:// URL)
+        f"{api}/streams",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token(org_id, 'admin', users[0][0])}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
+        created = json.load(answer)
+    receiver.remember(f"/{org_id}", created["secret"])
+    say(f"webhook stream {created['stream_id']} of {org_id} -> {receiver.url}/{org_id} (from leaf 0)")
+
+
+def print_welcome(api: str, admin_page: str, receiver: WebhookReceiver, moto: str) -> None:
     from devtools.demo_data import ORGS
     from devtools.dev_tokens import token
 
@@ -615,8 +737,17 @@ Export the log (NDJSON with its proof, or --format csv), wait for it and downloa
   .venv/bin/audit-log export --api "$API" --token "$ADMIN_TOKEN" --format ndjson --output .local/acme.ndjson --proof-output .local/acme.proof.json
   .venv/bin/audit-log verify export .local/acme.ndjson --proof .local/acme.proof.json --public-key .local/ledger-key.json
 
+Log streams: a webhook stream of {org_a} delivers to the local receiver (its lines follow, each signature checked).
+Its health, then an S3 stream into a local stand-in for a customer's bucket, then what that bucket holds:
+  curl -sS -w '\\n' "$API/streams" -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -sS -w '\\n' -X POST "$API/streams" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \\
+    -d '{{"type": "s3", "bucket": "{CUSTOMER_BUCKET}", "prefix": "audit/", "role_arn": "{CUSTOMER_ROLE}", "start_leaf": 0}}'
+  .venv/bin/python -m devtools.local_bucket {CUSTOMER_BUCKET} --endpoint {moto}
+Make the receiver fail the next 20 messages (the stream retries with backoff, then catches up):
+  curl -sS -w '\\n' -X POST {receiver.url}/_control/fail -d '{{"count": 20}}'
+
 More tokens: make token ORG={org_b} ROLE=admin USER={ORGS[org_b][0][0]}
-Logs: .local/sam-local.log, .local/sam-local-lambda.log (the sealer, the indexer, the export worker), .local/stream-poller.log, .local/moto.log
+Logs: .local/sam-local.log, .local/sam-local-lambda.log (the sealer, the indexer, the export worker, stream delivery), .local/stream-poller.log, .local/moto.log
 """,
         flush=True,
     )
@@ -635,9 +766,12 @@ def up(port: int, page_port: int) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        with running_stack(port, seed=True, start_docker=True, admin_page_port=page_port) as stack:
+        with running_stack(
+            port, seed=True, start_docker=True, admin_page_port=page_port, webhook_port=WEBHOOK_PORT, show_receiver=True
+        ) as stack:
             say(f"ready in {time.monotonic() - started:.0f} s")
-            print_welcome(stack["api"], stack["admin_ui"].url)
+            print_welcome(stack["api"], stack["admin_ui"].url, stack["webhook_receiver"], stack["dynamodb"])
+            demo_webhook_stream(stack["api"], stack["webhook_receiver"])
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn,
 from devtools.functions import ROOT, load_function
 
 DOCUMENT_PATH = ROOT / "openapi.json"
-HTTP_FUNCTIONS = ("record_event", "query_log", "read_ledger", "exports")
+HTTP_FUNCTIONS = ("record_event", "query_log", "read_ledger", "exports", "streams")
 
 TITLE = "Audit Log"
 VERSION = "1"

@@ -5,7 +5,9 @@ messages), honouring ReportBatchItemFailures: a stream batch is retried from the
 failed record, a failed message stays on its queue. The stream has two readers, each
 with its own position, as with two event source mappings: the sealer (which also gets
 the checkpoint queue) and the indexer of the investigation helpers. The export queue
-goes to the export worker, one message per invocation.
+goes to the export worker, one message per invocation. Log streams follow the ledger
+table's own stream (to the dispatcher) and their delivery queue (to delivery, one
+message per invocation).
 
     python -m devtools.stream_poller --dynamodb URL --lambda URL   # make local runs this
 
@@ -14,6 +16,7 @@ handler itself in tests, a Lambda Invoke against `sam local start-lambda` locall
 """
 
 import argparse
+import base64
 import json
 import sys
 import time
@@ -28,9 +31,24 @@ STREAM_BATCH = 100
 QUEUE_BATCH = 10
 
 
+def _as_json(value: Any) -> Any:
+    """An attribute value as Lambda's JSON has it: binary (boto3 gives bytes) in base64."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {name: _as_json(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    return value
+
+
 def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A stream record as Lambda delivers it (boto3 parsed the creation time to a datetime)."""
-    dynamodb = dict(record["dynamodb"])
+    """A stream record as Lambda delivers it (boto3 parsed the creation time to a datetime
+    and binary values to bytes)."""
+    dynamodb = {
+        name: _as_json(value) if name in ("Keys", "NewImage", "OldImage") else value
+        for name, value in record["dynamodb"].items()
+    }
     created = dynamodb.get("ApproximateCreationDateTime")
     if created is not None and hasattr(created, "timestamp"):
         dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
@@ -180,13 +198,21 @@ def main() -> None:
     parser.add_argument("--indexer", default="IndexEventsFunction", help="the stream's second reader ('' for none)")
     parser.add_argument("--export-queue-url", default="", help="the export worker's queue ('' for none)")
     parser.add_argument("--exporter", default="ExportWorkerFunction", help="the export worker")
+    parser.add_argument("--ledger-table", default="", help="the ledger table, whose stream wakes log streams")
+    parser.add_argument("--dispatcher", default="StreamDispatchFunction", help="the log streams' dispatcher")
+    parser.add_argument("--stream-queue-url", default="", help="the log streams' delivery queue ('' for none)")
+    parser.add_argument("--deliverer", default="StreamDeliveryFunction", help="the log streams' delivery")
     parser.add_argument("--idle-wait", type=float, default=0.5, help="seconds between rounds with nothing to do")
     args = parser.parse_args()
     invoke = lambda_invoker(args.lambda_endpoint, args.function)
     index = lambda_invoker(args.lambda_endpoint, args.indexer) if args.indexer else None
     export = lambda_invoker(args.lambda_endpoint, args.exporter, read_timeout=960) if args.export_queue_url else None
+    dispatch = lambda_invoker(args.lambda_endpoint, args.dispatcher) if args.ledger_table else None
+    deliver = lambda_invoker(args.lambda_endpoint, args.deliverer) if args.stream_queue_url else None
     sources: tuple[StreamSource, QueueSource, StreamSource | None] | None = None
     exports: QueueSource | None = None
+    ledger: StreamSource | None = None
+    deliveries: QueueSource | None = None
     while True:
         try:
             if sources is None:
@@ -196,12 +222,20 @@ def main() -> None:
                 second = stream_source(dynamodb_endpoint=args.dynamodb, table_name=args.table) if index else None
                 sources = stream, queue, second
                 exports = queue_source(args.dynamodb, args.export_queue_url) if export else None
+                ledger = (
+                    stream_source(dynamodb_endpoint=args.dynamodb, table_name=args.ledger_table) if dispatch else None
+                )
+                deliveries = queue_source(args.dynamodb, args.stream_queue_url) if deliver else None
             stream, queue, second = sources
             busy = stream.deliver(invoke) + queue.deliver(invoke)
             if second is not None and index is not None:
                 busy += second.deliver(index)
             if exports is not None and export is not None:  # one step per invocation, as BatchSize 1
                 busy += exports.deliver(export, batch=1)
+            if ledger is not None and dispatch is not None:
+                busy += ledger.deliver(dispatch)
+            if deliveries is not None and deliver is not None:  # one stream per invocation, as BatchSize 1
+                busy += deliveries.deliver(deliver, batch=1)
         except (ClientError, BotoCoreError) as error:
             # A table made anew (the e2e fuzz empties it) has a new stream: find it again.
             print(f"[poller] {type(error).__name__}: {error}; starting over", file=sys.stderr, flush=True)

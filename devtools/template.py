@@ -20,6 +20,7 @@ TABLE_ENV_VARS = {
     "LedgerTable": "LEDGER_TABLE_NAME",
     "InvestigationTable": "INVESTIGATION_TABLE_NAME",
     "ExportsTable": "EXPORTS_TABLE_NAME",
+    "StreamsTable": "STREAMS_TABLE_NAME",
 }
 
 
@@ -158,6 +159,12 @@ def create_exports_bucket(client: S3Client, kms: KMSClient, bucket: str, templat
         )
     client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
     return key_arn
+
+
+def create_streams_key(kms: KMSClient, template: dict[str, Any] | None = None) -> str:
+    """The key that encrypts log-stream secrets (a symmetric key, as StreamsKey); its ARN."""
+    properties = resource(template or load_template(), "StreamsKey")["Properties"]
+    return kms.create_key(Description=properties["Description"])["KeyMetadata"]["Arn"]
 
 
 def create_queue(client: SQSClient, logical_id: str, name: str, template: dict[str, Any] | None = None) -> str:

@@ -27,6 +27,7 @@ from devtools.template import (
     create_exports_bucket,
     create_queue,
     create_signing_key,
+    create_streams_key,
     create_tables,
 )
 
@@ -46,12 +47,17 @@ TEST_ENV = {
     "EXPORTS_TABLE_NAME": "audit-log-exports",
     "EXPORT_BUCKET": "audit-log-exports",
     "EXPORT_RETENTION_DAYS": "7",
+    "STREAMS_TABLE_NAME": "audit-log-streams",
+    # The unit tier's receivers listen on 127.0.0.1; the address checks are tested with
+    # this set to false.
+    "ALLOW_PRIVATE_DESTINATIONS": "true",
     "LEDGER_ORIGIN": "audit-log.test/unit",
     "CHECKPOINT_BUCKET": "audit-log-checkpoints",
     "CHECKPOINT_INTERVAL_SECONDS": "0",
     "AWS_ENDPOINT_URL_KMS": "",
     "AWS_ENDPOINT_URL_S3": "",
     "AWS_ENDPOINT_URL_SQS": "",
+    "AWS_ENDPOINT_URL_STS": "",
     "CURSOR_SECRET": "test-cursor-secret-0123456789abcdef",
     "RETENTION_DAYS": "0",
     "POWERTOOLS_SERVICE_NAME": "audit-log",
@@ -94,15 +100,9 @@ def fresh_tables() -> Iterator[DynamoDBClient]:
 
 
 @contextmanager
-def ledger_resources_in_mock() -> Iterator[None]:
-    """The ledger table, checkpoint signing key, bucket and queue, in the active mock. The
-    key's ARN and the queue's URL are new each time: SIGNING_KEY_ID and
-    CHECKPOINT_QUEUE_URL follow, and are restored afterwards."""
-    create_tables(_dynamodb, {"LedgerTable": TEST_ENV["LEDGER_TABLE_NAME"]})
-    create_checkpoint_bucket(_s3, TEST_ENV["CHECKPOINT_BUCKET"])
-    saved = {name: os.environ.get(name) for name in ("SIGNING_KEY_ID", "CHECKPOINT_QUEUE_URL")}
-    os.environ["SIGNING_KEY_ID"] = create_signing_key(_kms)
-    os.environ["CHECKPOINT_QUEUE_URL"] = create_queue(_sqs, "CheckpointQueue", "audit-log-checkpoint-calls")
+def restored_env(*names: str) -> Iterator[None]:
+    """The variables `names` as they were before, whatever the block set them to."""
+    saved = {name: os.environ.get(name) for name in names}
     try:
         yield
     finally:
@@ -111,6 +111,19 @@ def ledger_resources_in_mock() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def ledger_resources_in_mock() -> Iterator[None]:
+    """The ledger table, checkpoint signing key, bucket and queue, in the active mock. The
+    key's ARN and the queue's URL are new each time: SIGNING_KEY_ID and
+    CHECKPOINT_QUEUE_URL follow, and are restored afterwards."""
+    create_tables(_dynamodb, {"LedgerTable": TEST_ENV["LEDGER_TABLE_NAME"]})
+    create_checkpoint_bucket(_s3, TEST_ENV["CHECKPOINT_BUCKET"])
+    with restored_env("SIGNING_KEY_ID", "CHECKPOINT_QUEUE_URL"):
+        os.environ["SIGNING_KEY_ID"] = create_signing_key(_kms)
+        os.environ["CHECKPOINT_QUEUE_URL"] = create_queue(_sqs, "CheckpointQueue", "audit-log-checkpoint-calls")
+        yield
 
 
 @pytest.fixture
@@ -459,5 +472,44 @@ def exports_api(exports_resources: DynamoDBClient, lambda_context: LambdaContext
         headers = {**(response.get("headers") or {})}
         headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
         return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]), headers)
+
+    return call
+
+
+@contextmanager
+def streams_resources_in_mock() -> Iterator[None]:
+    """The streams table, its secrets key and the delivery queue in the active mock;
+    STREAMS_KEY_ID and STREAM_QUEUE_URL follow, and are restored afterwards."""
+    create_tables(_dynamodb, {"StreamsTable": TEST_ENV["STREAMS_TABLE_NAME"]})
+    with restored_env("STREAMS_KEY_ID", "STREAM_QUEUE_URL"):
+        os.environ["STREAMS_KEY_ID"] = create_streams_key(_kms)
+        os.environ["STREAM_QUEUE_URL"] = create_queue(_sqs, "StreamDeliveryQueue", "audit-log-stream-deliveries")
+        yield
+
+
+@pytest.fixture
+def streams_resources(ledger_resources: DynamoDBClient) -> Iterator[DynamoDBClient]:
+    with streams_resources_in_mock():
+        yield ledger_resources
+
+
+@pytest.fixture
+def streams_api(streams_resources: DynamoDBClient, lambda_context: LambdaContext) -> Any:
+    """Call the streams function as an ORG Admin: `streams_api("POST", "/streams", body)`,
+    `streams_api("POST", "/streams/str_…/resume")`."""
+    streams = load_function("streams")
+
+    def call(method: str, path: str, body: Any = None, org: str | None = "org_a", **kwargs: Any) -> HttpAnswer:
+        kwargs.setdefault("authorizer", admin_context(org))
+        event = api_event(method, path, body, **kwargs)
+        parts = path.split("/")
+        if len(parts) >= 3:
+            event["resource"] = "/streams/{stream_id}" + ("/" + parts[3] if len(parts) > 3 else "")
+            event["pathParameters"] = {"stream_id": parts[2]}
+        response = streams.lambda_handler(event, lambda_context)
+        headers = {**(response.get("headers") or {})}
+        headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
+        body_text = response.get("body")
+        return HttpAnswer(int(response["statusCode"]), json.loads(body_text) if body_text else None, headers)
 
     return call

@@ -27,6 +27,11 @@ ADMIN_READ_ROUTES = [
     ("POST", "/exports"),
     ("GET", "/exports"),
     ("GET", "/exports/*"),
+    ("POST", "/streams"),
+    ("GET", "/streams"),
+    ("GET", "/streams/*"),
+    ("DELETE", "/streams/*"),
+    ("POST", "/streams/*"),
 ]
 
 logger = Logger()

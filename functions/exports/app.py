@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from audit_log.exports.models import ExportIn, ExportOut, ExportsPage
-from audit_log.exports.service import Requester, get_export, list_exports, start_export
+from audit_log.exports.service import get_export, list_exports, start_export
 from audit_log.http import (
     SingleOriginCors,
     caller_org,
@@ -19,6 +19,7 @@ from audit_log.http import (
     json_response,
     lambda_handler_for,
     reject_unknown_parameters,
+    requester_of,
     success,
 )
 from audit_log.observability import logger, metrics, traced
@@ -29,20 +30,6 @@ app = create_resolver(
 )
 _ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 _TAGS = ["export"]
-
-
-def _requester() -> Requester:
-    org_id = caller_org(app)
-    vouched = app.current_event.request_context.authorizer
-    identity = app.current_event.request_context.identity
-    return Requester(
-        org_id=org_id,
-        user_id=str(vouched.get("userId") or ""),
-        email=vouched.get("email") or None,
-        name=vouched.get("name") or None,
-        ip_address=identity.source_ip or None,
-        user_agent=identity.user_agent or app.current_event.headers.get("user-agent") or None,
-    )
 
 
 @app.post(
@@ -60,7 +47,7 @@ def _requester() -> Requester:
 )
 @traced
 def post_export(body: ExportIn) -> Response[ExportOut]:
-    requester = _requester()
+    requester = requester_of(app)
     reject_unknown_parameters(app, frozenset())
     export = start_export(requester, body, current(ExportSettings))
     metrics.add_metric(name="ExportsRequested", unit=MetricUnit.Count, value=1)

@@ -30,6 +30,7 @@ class LocalApi:
     env_vars: Path
     image_args: list[str]
     admin_ui: AdminUi  # the admin page and the gateway it calls the API through
+    webhook_receiver: local_stack.WebhookReceiver  # where webhook streams deliver locally
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         data = body.encode() if isinstance(body, str) else (None if body is None else json.dumps(body).encode())
@@ -85,4 +86,11 @@ def local_api() -> Iterator[LocalApi]:
             pytest.fail(f"AUDIT_LOG_REQUIRE_E2E=1 but {reason}")
         pytest.skip(reason)
     with local_stack.running_stack(local_stack.free_port(), seed=False, start_docker=False) as stack:
-        yield LocalApi(stack["api"], stack["dynamodb"], stack["env_vars"], stack["image_args"], stack["admin_ui"])
+        yield LocalApi(
+            stack["api"],
+            stack["dynamodb"],
+            stack["env_vars"],
+            stack["image_args"],
+            stack["admin_ui"],
+            stack["webhook_receiver"],
+        )

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 RECORD_SAMPLES = sorted((ROOT / "events").glob("record_*.json"))
 QUERY_SAMPLES = sorted((ROOT / "events").glob("query_*.json"))
 EXPORT_SAMPLES = sorted((ROOT / "events").glob("export_*.json"))
+STREAM_SAMPLES = sorted((ROOT / "events").glob("stream_*.json"))
 # Each invoke is a sam process and a new container, about half a minute spent mostly in sam's
 # start and Docker's copy of the image: two at a time take two thirds of the time, more no less.
 AT_ONCE = 2
@@ -47,6 +48,8 @@ def invocations(local_api: LocalApi) -> Iterator[dict[str, Future[tuple[int, Any
             started[path.name] = pool.submit(local_api.invoke, "QueryLogFunction", json.loads(path.read_text()))
         for path in EXPORT_SAMPLES:
             started[path.name] = pool.submit(local_api.invoke, "ExportsFunction", json.loads(path.read_text()))
+        for path in STREAM_SAMPLES:
+            started[path.name] = pool.submit(local_api.invoke, "StreamsFunction", json.loads(path.read_text()))
         yield started
 
 
@@ -143,3 +146,23 @@ def test_export_samples_start_an_export_that_the_worker_finishes(
         time.sleep(2)
     assert export["state"] == "succeeded", export
     assert export["events"] >= 1 and export["download_url"].startswith("http")
+
+
+@pytest.mark.parametrize("path", STREAM_SAMPLES, ids=lambda path: path.name)
+def test_stream_samples_make_a_stream_that_delivery_catches_up(
+    invocations: dict[str, Future[tuple[int, Any]]], local_api: LocalApi, path: Path
+) -> None:
+    exit_code, result = invocations[path.name].result()
+
+    assert exit_code == 0, result
+    assert result["statusCode"] == 201, result
+    stream_id = json.loads(result["body"])["stream_id"]
+    bearer = {"Authorization": f"Bearer {token('org_acme', 'admin', 'usr_ada')}"}
+    deadline = time.monotonic() + 180  # the poller hands the ledger's stream and the delivery queue on
+    while time.monotonic() < deadline:
+        status, stream = local_api.call("GET", f"/streams/{stream_id}", headers=bearer)
+        assert status == 200, stream
+        if stream["delivered_up_to"] > 0 and stream["lag_events"] == 0:
+            break
+        time.sleep(2)
+    assert stream["state"] == "active" and stream["delivered_up_to"] > 0 and stream["lag_events"] == 0, stream

@@ -1,6 +1,6 @@
 """Schemathesis against the local stack, from the committed openapi.json: at least 1,000
 generated requests per record or log operation, 200 per other read (the ledger's, the
-investigation helpers') and 50 per exports operation, valid and invalid, through API
+investigation helpers'), 50 per exports operation and 30 per streams operation, valid and invalid, through API
 Gateway emulation, the authorizer and the functions in Lambda containers. Every answer must be documented and
 conform to its schema, none may be a 5xx, invalid input must be refused, and each read
 is tried again without its token, which must be refused.
@@ -68,6 +68,10 @@ LEDGER_CASES_PER_OPERATION = 200
 # The exports routes: each accepted POST also starts an export the local worker builds.
 EXPORT_ROUTES = r"^/exports"
 EXPORT_CASES_PER_OPERATION = 50
+# The streams routes: an accepted POST makes a stream (at most 5, then 409), which the
+# local delivery then tries to reach; fewer cases keep the tier's time.
+STREAM_ROUTES = r"^/streams"
+STREAM_CASES_PER_OPERATION = 30
 
 
 def _schema(cases: int) -> OpenApiSchema:
@@ -77,8 +81,14 @@ def _schema(cases: int) -> OpenApiSchema:
 
 
 log_schema = _schema(CASES_PER_OPERATION).include(path_regex=LOG_ROUTES)
-ledger_schema = _schema(LEDGER_CASES_PER_OPERATION).exclude(path_regex=LOG_ROUTES).exclude(path_regex=EXPORT_ROUTES)
+ledger_schema = (
+    _schema(LEDGER_CASES_PER_OPERATION)
+    .exclude(path_regex=LOG_ROUTES)
+    .exclude(path_regex=EXPORT_ROUTES)
+    .exclude(path_regex=STREAM_ROUTES)
+)
 export_schema = _schema(EXPORT_CASES_PER_OPERATION).include(path_regex=EXPORT_ROUTES)
+stream_schema = _schema(STREAM_CASES_PER_OPERATION).include(path_regex=STREAM_ROUTES)
 
 
 @log_schema.parametrize()
@@ -100,6 +110,14 @@ def test_generated_ledger_reads_get_documented_answers_and_no_5xx(case: Any, loc
     max_examples=EXPORT_CASES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
 def test_generated_export_requests_get_documented_answers_and_no_5xx(case: Any, local_api: LocalApi) -> None:
+    check_generated(case, local_api)
+
+
+@stream_schema.parametrize()
+@settings(
+    max_examples=STREAM_CASES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
+def test_generated_stream_requests_get_documented_answers_and_no_5xx(case: Any, local_api: LocalApi) -> None:
     check_generated(case, local_api)
 
 
@@ -170,12 +188,20 @@ def test_zz_each_operation_got_its_generated_requests(local_api: LocalApi) -> No
     for operation in ("POST /events", "POST /events/batch", "GET /events", "GET /events without a token"):
         assert tried[operation] >= CASES_PER_OPERATION, dict(tried)
     assert tried["POST /exports"] >= EXPORT_CASES_PER_OPERATION * 0.9, dict(tried)
+    for operation in ("POST /streams", "POST /streams/{stream_id}/test", "DELETE /streams/{stream_id}"):
+        assert tried[operation] >= STREAM_CASES_PER_OPERATION * 0.9, dict(tried)
     # Another read with parameters gets its cases; one without (the latest checkpoint, the
     # public key, the event types) has nothing to vary: schemathesis sends it a few times.
     for path, operations in json.loads(DOCUMENT_PATH.read_text())["paths"].items():
         if path in ("/events", "/events/batch"):
             continue
-        cases = EXPORT_CASES_PER_OPERATION if path.startswith("/exports") else LEDGER_CASES_PER_OPERATION
+        if "get" not in operations:
+            continue
+        cases = LEDGER_CASES_PER_OPERATION
+        if path.startswith("/exports"):
+            cases = EXPORT_CASES_PER_OPERATION
+        elif path.startswith("/streams"):
+            cases = STREAM_CASES_PER_OPERATION
         wanted = cases * 0.9 if operations["get"].get("parameters") else 1
         for operation in (f"GET {path}", f"GET {path} without a token"):
             assert tried[operation] >= wanted, dict(tried)

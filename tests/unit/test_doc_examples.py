@@ -62,10 +62,13 @@ def curl_examples() -> list[Example]:
                 found.append(Example(document.relative_to(ROOT).as_posix(), command))
     welcome = io.StringIO()
     with redirect_stdout(welcome):
-        local_stack.print_welcome("http://127.0.0.1:3000", "http://127.0.0.1:8080/settings/audit-log")
+        receiver = local_stack.WebhookReceiver(None, "http://172.17.0.1:8765", Path("secrets"), Path("received"))  # type: ignore[arg-type]
+        local_stack.print_welcome(
+            "http://127.0.0.1:3000", "http://127.0.0.1:8080/settings/audit-log", receiver, "http://127.0.0.1:5000"
+        )
     text = "\n".join(line.strip() for line in welcome.getvalue().splitlines())
     for command in shell_commands(f"```bash\n{text}\n```"):
-        if command.startswith(("curl ", "NEXT=$(curl ")):
+        if command.startswith(("curl ", "NEXT=$(curl ")) and "$API" in command:  # not the receiver's control
             found.append(Example("make local's welcome", command))
     return found
 
@@ -129,9 +132,10 @@ def demo_log() -> Any:
         exports_resources_in_mock,
         fresh_tables,
         ledger_resources_in_mock,
+        streams_resources_in_mock,
     )
 
-    with fresh_tables() as client, ledger_resources_in_mock(), exports_resources_in_mock():
+    with fresh_tables() as client, ledger_resources_in_mock(), exports_resources_in_mock(), streams_resources_in_mock():
         demo_data.main(TEST_ENV["TABLE_NAME"])
         load_function("seal_log").lambda_handler({"reconcile": {}}, FullTimeContext())
         index_events = load_function("index_events")
@@ -145,6 +149,8 @@ def demo_log() -> Any:
 def function_for(request: Request) -> str:
     if request.path.startswith("/exports"):
         return "exports"
+    if request.path.startswith("/streams"):
+        return "streams"
     if request.method == "POST":
         return "record_event"
     if request.path.startswith("/ledger/") or request.path.endswith("/proof"):
@@ -192,6 +198,10 @@ def test_each_example_shows_something_on_the_demo_data(demo_log: Any, example: E
         assert role == "admin", example
         assert status == (202 if request.method == "POST" else 200), answer
         assert answer.get("export_id") or "exports" in answer, answer
+    elif function_for(request) == "streams":
+        assert role == "admin", example
+        assert status == (201 if request.method == "POST" else 200), answer
+        assert answer.get("stream_id") or "streams" in answer, answer
     elif request.method == "POST":
         assert status in (200, 201), answer
         assert "org_acme" in (request.body or ""), "records into the demo organisation"

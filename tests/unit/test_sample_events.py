@@ -98,3 +98,21 @@ def test_export_samples_start_an_export_and_record_it(path: Path, exports_resour
     served = json.loads(load_function("query_log").lambda_handler(query, lambda_context)["body"])["events"]
     assert [(e["event_type"], e["targets"][0]["id"]) for e in served] == [("audit_log.exported", export["export_id"])]
     assert org == "org_acme"
+
+
+STREAM_SAMPLES = sorted((ROOT / "events").glob("stream_*.json"))
+
+
+@pytest.mark.parametrize("path", STREAM_SAMPLES, ids=lambda path: path.name)
+def test_stream_samples_create_a_stream_and_record_it(path: Path, streams_resources: Any, lambda_context: Any) -> None:
+    sample = json.loads(path.read_text())
+
+    response = load_function("streams").lambda_handler(sample, lambda_context)
+
+    assert response["statusCode"] == 201, response["body"]
+    stream = json.loads(response["body"])
+    assert stream["state"] == "active" and stream["type"] == json.loads(sample["body"])["type"]
+    query = {**sample, "httpMethod": "GET", "resource": "/events", "path": "/events", "body": None}
+    query["queryStringParameters"] = query["multiValueQueryStringParameters"] = None
+    served = json.loads(load_function("query_log").lambda_handler(query, lambda_context)["body"])["events"]
+    assert [(e["event_type"], e["targets"][0]["id"]) for e in served] == [("log_stream.created", stream["stream_id"])]

@@ -50,7 +50,7 @@ def test_the_deletion_protection_check_fails_a_table_that_could_be_deleted(
     if verdict == "FAILED":
         assert "CKV_AUDIT_1" in done.stdout and "EventsTable" in done.stdout
     else:
-        assert "Passed checks: 4, Failed checks: 0" in done.stdout  # events, ledger, investigation, exports
+        assert "Passed checks: 5, Failed checks: 0" in done.stdout  # events, ledger, investigation, exports, streams
 
 
 def test_every_skipped_check_names_its_reason_on_the_resource() -> None:

@@ -390,3 +390,102 @@ def test_the_export_routes_are_behind_the_token_authorizer() -> None:
     ]
     variables = EXPORTS_FUNCTION["Properties"]["Environment"]["Variables"]
     assert variables["EXPORT_RETENTION_DAYS"] == {"Ref": "ExportRetentionDays"}
+
+
+STREAMS_FUNCTION = resource(TEMPLATE, "StreamsFunction")
+STREAM_DISPATCH = resource(TEMPLATE, "StreamDispatchFunction")
+STREAM_DELIVERY = resource(TEMPLATE, "StreamDeliveryFunction")
+
+
+def allowed_by_resource(function: dict[str, Any]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for statement in statements(function):
+        if statement["Effect"] == "Allow":
+            for target in as_list(statement["Resource"]):
+                found.setdefault(json.dumps(target, sort_keys=True), set()).update(as_list(statement["Action"]))
+    return found
+
+
+def arn(logical_id: str) -> str:
+    return json.dumps({"Fn::GetAtt": [logical_id, "Arn"]})
+
+
+def test_every_stream_role_carries_the_deny_list_on_the_events_and_the_ledger() -> None:
+    for function in (STREAMS_FUNCTION, STREAM_DISPATCH, STREAM_DELIVERY):
+        allowed = allowed_by_resource(function)
+        assert allowed.get(arn("EventsTable"), set()) <= {"dynamodb:PutItem", "dynamodb:BatchGetItem"}
+        assert allowed.get(arn("LedgerTable"), set()) <= {"dynamodb:Query"}
+    for function in (STREAMS_FUNCTION, STREAM_DELIVERY):
+        denies = [s for s in statements(function) if s["Effect"] == "Deny"]
+        assert any(
+            set(as_list(s["Action"])) >= DENIED_ACTIONS
+            and {"Fn::GetAtt": ["LedgerTable", "Arn"]} in as_list(s["Resource"])
+            and {"Fn::GetAtt": ["EventsTable", "Arn"]} in as_list(s["Resource"])
+            for s in denies
+        )
+
+
+def test_stream_secrets_have_their_own_key_that_only_delivery_and_the_routes_decrypt() -> None:
+    key = arn("StreamsKey")
+    assert allowed_by_resource(STREAMS_FUNCTION)[key] == {"kms:Encrypt", "kms:Decrypt"}
+    assert allowed_by_resource(STREAM_DELIVERY)[key] == {"kms:Decrypt"}
+    assert key not in allowed_by_resource(STREAM_DISPATCH)
+    assert resource(TEMPLATE, "StreamsKey")["Properties"]["EnableKeyRotation"] is True
+
+
+def test_private_destinations_are_refused_unless_a_local_run_allows_them() -> None:
+    for function in (STREAMS_FUNCTION, STREAM_DELIVERY):
+        assert function["Properties"]["Environment"]["Variables"]["ALLOW_PRIVATE_DESTINATIONS"] == "false"
+
+
+def test_streams_follow_the_ledger_tables_own_stream_not_the_events_table() -> None:
+    """The events table's stream has its two readers (sealer, indexer); the dispatcher
+    reads the ledger table's, filtered to new leaf segments."""
+    ledger = resource(TEMPLATE, "LedgerTable")["Properties"]
+    assert ledger["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
+    readers = [
+        source["Properties"]["Stream"]
+        for function in TEMPLATE["Resources"].values()
+        if function["Type"] == "AWS::Serverless::Function"
+        for source in function["Properties"].get("Events", {}).values()
+        if source["Type"] == "DynamoDB"
+    ]
+    assert readers.count({"Fn::GetAtt": ["EventsTable", "StreamArn"]}) == 2
+    (source,) = STREAM_DISPATCH["Properties"]["Events"].values()
+    properties = source["Properties"]
+    assert properties["Stream"] == {"Fn::GetAtt": ["LedgerTable", "StreamArn"]}
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    (pattern,) = properties["FilterCriteria"]["Filters"]
+    assert json.loads(pattern["Pattern"])["dynamodb"]["Keys"]["pk"]["S"] == [{"suffix": "#leaves"}]
+    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["StreamDispatchDeadLetterQueue", "Arn"]
+    }
+
+
+def test_delivery_is_one_stream_per_invocation_with_a_dead_letter_queue() -> None:
+    (source,) = STREAM_DELIVERY["Properties"]["Events"].values()
+    assert source["Type"] == "SQS" and source["Properties"]["BatchSize"] == 1
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resource(TEMPLATE, "StreamDeliveryQueue")["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["StreamDeliveryDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= STREAM_DELIVERY["Properties"]["Timeout"]
+    allowed = allowed_by_resource(STREAM_DELIVERY)
+    assert allowed[arn("StreamsTable")] == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert allowed[arn("StreamDeliveryQueue")] == {"sqs:SendMessage"}
+    (assume,) = [s for s in statements(STREAM_DELIVERY) if "sts:AssumeRole" in as_list(s["Action"])]
+    assert assume["Condition"] == {"StringLike": {"sts:ExternalId": "*"}}  # never a role without an ExternalId
+
+
+def test_the_stream_routes_are_behind_the_token_authorizer() -> None:
+    routes = sorted(
+        (source["Properties"]["Method"], source["Properties"]["Path"], source["Properties"]["Auth"]["Authorizer"])
+        for source in STREAMS_FUNCTION["Properties"]["Events"].values()
+    )
+    assert routes == [
+        ("DELETE", "/streams/{stream_id}", "AdminAuthorizer"),
+        ("GET", "/streams", "AdminAuthorizer"),
+        ("GET", "/streams/{stream_id}", "AdminAuthorizer"),
+        ("POST", "/streams", "AdminAuthorizer"),
+        ("POST", "/streams/{stream_id}/resume", "AdminAuthorizer"),
+        ("POST", "/streams/{stream_id}/test", "AdminAuthorizer"),
+    ]

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # type stubs only; not shipped in the layer
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sts import STSClient
 
 # botocore's standard retries (throttling, 5xx, connection errors), 4 attempts, and
 # timeouts that leave a function room to report a failure instead of timing out.
@@ -38,3 +39,8 @@ def sqs() -> "SQSClient":
 def s3_presigner() -> "S3Client":
     """S3 for presigned URLs: SigV4, which objects under SSE-KMS require."""
     return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
+
+
+@cache
+def sts() -> "STSClient":
+    return boto3.client("sts", config=_CONFIG)

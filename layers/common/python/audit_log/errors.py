@@ -78,3 +78,27 @@ class NotYetInCheckpoint(AuditLogError):
 class ExportNotFound(AuditLogError):
     """No export of that id in the caller's organisation (whether or not one exists in
     another: the answer must not tell)."""
+
+
+class StreamNotFound(AuditLogError):
+    """No log stream of that id in the caller's organisation (whether or not one exists
+    in another: the answer must not tell)."""
+
+
+class TooManyStreams(AuditLogError):
+    """The organisation already has the most log streams it may have."""
+
+
+class StreamNotPaused(AuditLogError):
+    """Resume was asked of a stream that is delivering: there is nothing to resume."""
+
+
+class StreamRefused(AuditLogError):
+    """A new stream is not one we can deliver: a malformed or non-HTTPS URL, a
+    host that resolves to a non-public address, a field its type does not take. The
+    request is well formed, so 422, with the field it is about."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

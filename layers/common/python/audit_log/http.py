@@ -33,11 +33,16 @@ from audit_log.errors import (
     NotAnAdmin,
     NotYetInCheckpoint,
     StoreUnavailable,
+    StreamNotFound,
+    StreamNotPaused,
+    StreamRefused,
+    TooManyStreams,
     WriteContention,
 )
 from audit_log.models import ErrorBody, InexactNumber
 from audit_log.observability import logger, metrics, tracer
 from audit_log.org_ids import is_org_id
+from audit_log.own_use import Requester
 from audit_log.response_size import body_json
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -269,6 +274,18 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
     def _no_export(_: ExportNotFound) -> Response[Any]:
         return error_response(HTTPStatus.NOT_FOUND, "No such export in your organisation")
 
+    def _no_stream(_: StreamNotFound) -> Response[Any]:
+        return error_response(HTTPStatus.NOT_FOUND, "No such stream in your organisation")
+
+    def _too_many_streams(error: TooManyStreams) -> Response[Any]:
+        return error_response(HTTPStatus.CONFLICT, str(error))
+
+    def _not_paused(_: StreamNotPaused) -> Response[Any]:
+        return error_response(HTTPStatus.CONFLICT, "The stream is active: there is nothing to resume")
+
+    def _stream_refused(error: StreamRefused) -> Response[Any]:
+        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "Stream refused", [(error.field, error.message)])
+
     def _not_yet(error: NotYetInCheckpoint) -> Response[Any]:
         response = error_response(
             HTTPStatus.CONFLICT, "The event is recorded but not yet in a published checkpoint; retry shortly"
@@ -285,6 +302,10 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(EventNotFound)(_not_found)
     app.exception_handler(ExportNotFound)(_no_export)
+    app.exception_handler(StreamNotFound)(_no_stream)
+    app.exception_handler(TooManyStreams)(_too_many_streams)
+    app.exception_handler(StreamNotPaused)(_not_paused)
+    app.exception_handler(StreamRefused)(_stream_refused)
     app.exception_handler(NotYetInCheckpoint)(_not_yet)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(ValueError)(_unparseable_form)
@@ -305,6 +326,22 @@ def caller_org(app: APIGatewayRestResolver) -> str:
     if vouched.get("role") != "admin":
         raise NotAnAdmin("the authorizer context is not an ORG Admin's")
     return str(org_id)
+
+
+def requester_of(app: APIGatewayRestResolver) -> Requester:
+    """The ORG Admin asking (as the authorizer vouched for them) and where from, for the
+    events that record the request in the log."""
+    org_id = caller_org(app)
+    vouched = app.current_event.request_context.authorizer
+    identity = app.current_event.request_context.identity
+    return Requester(
+        org_id=org_id,
+        user_id=str(vouched.get("userId") or ""),
+        email=vouched.get("email") or None,
+        name=vouched.get("name") or None,
+        ip_address=identity.source_ip or None,
+        user_agent=identity.user_agent or app.current_event.headers.get("user-agent") or None,
+    )
 
 
 def reject_unknown_parameters(app: APIGatewayRestResolver, known: frozenset[str]) -> None:

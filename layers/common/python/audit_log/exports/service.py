@@ -2,19 +2,18 @@
 one with fresh download links, list the organisation's exports."""
 
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import ValidationError
 
 from audit_log.cursors import decode_cursor, encode_cursor
-from audit_log.errors import ExportNotFound, InvalidParameter, StoreUnavailable
+from audit_log.errors import ExportNotFound, StoreUnavailable
 from audit_log.exports import objects, storage
 from audit_log.exports.models import ExportFilters, ExportIn, ExportOut, ExportsPage, RequestedBy
 from audit_log.exports.worker import WorkMessage, queue_step
 from audit_log.models import EventIn
+from audit_log.own_use import Requester, admin_event
 from audit_log.querying import Filters
 from audit_log.recording import record_events
 from audit_log.settings import ExportSettings
@@ -23,50 +22,13 @@ from audit_log.timestamps import format_utc_ms, utc_now
 EXPORTED = "audit_log.exported"
 _EXPORT_ID = re.compile(r"exp_[0-9A-HJKMNP-TV-Z]{26}")
 _LIST_DIGEST = "exports"  # what a list cursor is bound to: there are no filters
-MAX_ACTOR_ID = 128
-MAX_USER_AGENT = 1024
-
-
-@dataclass(frozen=True)
-class Requester:
-    """The ORG Admin asking, as the authorizer vouched for them, and where from."""
-
-    org_id: str
-    user_id: str
-    email: str | None
-    name: str | None
-    ip_address: str | None
-    user_agent: str | None
 
 
 def _exported_event(requester: Requester, export_id: str, body: ExportIn) -> EventIn:
-    """`audit_log.exported`, the admin as actor. A name or email the log's own rules
-    refuse (the identity provider's claims are not checked against them) is left out
-    rather than failing the export; an IP address likewise."""
-    if len(requester.user_id) > MAX_ACTOR_ID:
-        raise InvalidParameter(
-            "Authorization", f"the token's sub is longer than an actor id's {MAX_ACTOR_ID} characters"
-        )
     filters = body.model_dump(exclude={"format"}, exclude_none=True)
-    event: dict[str, Any] = {
-        "org_id": requester.org_id,
-        "event_type": EXPORTED,
-        "actor": {"id": requester.user_id, "type": "user", "name": requester.name, "email": requester.email},
-        "targets": [{"type": "export", "id": export_id}],
-        "context": {
-            "ip_address": requester.ip_address,
-            "user_agent": requester.user_agent[:MAX_USER_AGENT] if requester.user_agent else None,
-        },
-        "details": {"format": body.format, "filters": filters},
-    }
-    try:
-        return EventIn.model_validate(event)
-    except ValidationError as invalid:
-        for error in invalid.errors():
-            location = error["loc"]
-            if location[:1] in (("actor",), ("context",)) and len(location) > 1:
-                event[str(location[0])][str(location[1])] = None
-        return EventIn.model_validate(event)
+    return admin_event(
+        requester, EXPORTED, {"type": "export", "id": export_id}, {"format": body.format, "filters": filters}
+    )
 
 
 def start_export(requester: Requester, body: ExportIn, settings: ExportSettings) -> ExportOut:

@@ -121,6 +121,31 @@ def tree_size(table_name: str, org_id: str) -> int:
     return _segment(from_dynamodb(answer["Items"][0])).end if answer["Items"] else 0
 
 
+def leaf_events(table_name: str, org_id: str, start: int, end: int) -> list[tuple[int, str]]:
+    """(leaf index, the event's sort key) of every leaf in [start, end), in order. A
+    segment lies inside one level-0 tile, so the one holding `start` begins at or after
+    the start of `start`'s tile: one Query (paged) from there."""
+    if end <= start:
+        return []
+    request = {
+        "TableName": table_name,
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": leaves_pk(org_id)},
+            ":first": {"S": _number(start - start % TILE_WIDTH)},
+            ":last": {"S": _number(end - 1)},
+        },
+        "ConsistentRead": True,
+    }
+    found: list[tuple[int, str]] = []
+    for item in _query(request):
+        segment = _segment(item)
+        for offset, event_key in enumerate(segment.event_keys):
+            if start <= segment.start + offset < end:
+                found.append((segment.start + offset, event_key))
+    return found
+
+
 def segment_at(table_name: str, org_id: str, start: int) -> LeafSegment:
     key = {"pk": leaves_pk(org_id), "sk": _number(start)}
     with unavailable_after_retries():
