@@ -1,6 +1,6 @@
 // The calls the page makes: pages of the caller's organisation's log, the investigation
 // helpers (actors, event types), the ledger's checkpoints and proofs the page verifies,
-// and exports (start one, follow it, list them).
+// exports (start one, follow it, list them) and streams (add, list, test, resume, delete).
 import { API_BASE } from "./config.js";
 
 const TOKEN_KEY = "audit-log-token";
@@ -26,9 +26,12 @@ export function forgetToken() {
 }
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  /** `errors`: the answer's field errors ([{field, message}]), for a 422 to show each
+   *  beside its field. */
+  constructor(status, message, errors = []) {
     super(message);
     this.status = status;
+    this.errors = errors;
   }
 
   /** The authorizer's explicit Deny (an ORG Member), or query_log's own refusal of a
@@ -86,6 +89,33 @@ export function fetchExports(limit, token, signal, cursor = null) {
   return fetchJson(`/exports?${query}`, token, signal);
 }
 
+/** POST /streams: a stream of `fields` ({type, url, …, event_types?}); resolves to the
+ *  stream, and for a webhook its signing `secret`, which no later answer repeats. */
+export function createStream(fields, token) {
+  return fetchJson("/streams", token, undefined, { method: "POST", body: fields });
+}
+
+/** GET /streams: the organisation's streams, newest first; resolves to {streams}. */
+export function fetchStreams(token, signal) {
+  return fetchJson("/streams", token, signal);
+}
+
+/** POST /streams/{id}/test: one test event sent now; resolves to {delivered, status_code,
+ *  response, error}. */
+export function testStream(streamId, token, signal) {
+  return fetchJson(`/streams/${encodeURIComponent(streamId)}/test`, token, signal, { method: "POST" });
+}
+
+/** POST /streams/{id}/resume: a paused (or failing) stream delivers again; resolves to it. */
+export function resumeStream(streamId, token, signal) {
+  return fetchJson(`/streams/${encodeURIComponent(streamId)}/resume`, token, signal, { method: "POST" });
+}
+
+/** DELETE /streams/{id}: resolves to null (204). */
+export function deleteStream(streamId, token, signal) {
+  return fetchJson(`/streams/${encodeURIComponent(streamId)}`, token, signal, { method: "DELETE" });
+}
+
 /** GET `path` (with its query) of the API as the signed-in admin, or send it `body` as
  *  JSON with another `method`; the JSON answer, or an ApiError with the service's message. */
 export async function fetchJson(path, token, signal, { method = "GET", body } = {}) {
@@ -103,14 +133,17 @@ export async function fetchJson(path, token, signal, { method = "GET", body } = 
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, "The Audit Log service could not be reached.");
   }
+  if (response.status === 204) return null;
   if (response.ok) return response.json();
   let message = `The service answered ${response.status}.`;
+  let errors = [];
   try {
     const body = await response.json();
-    const fields = (body.errors ?? []).map((e) => `${e.field}: ${e.message}`).join("; ");
+    errors = Array.isArray(body.errors) ? body.errors : [];
+    const fields = errors.map((e) => `${e.field}: ${e.message}`).join("; ");
     message = [body.message ?? body.Message, fields].filter(Boolean).join(" — ") || message;
   } catch {
     // not JSON: keep the status
   }
-  throw new ApiError(response.status, message);
+  throw new ApiError(response.status, message, errors);
 }

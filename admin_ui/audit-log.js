@@ -1,6 +1,7 @@
 // The Audit Log page: filters in the URL (event type, user, a target's history, dates),
 // the log newest first in a table, "Load more" by cursor, login signals marked, the
-// signed ledger verified in the browser, and exports of the view (exports.js).
+// signed ledger verified in the browser, exports of the view (exports.js) and the
+// organisation's log streams (streams.js).
 import {
   ApiError,
   currentToken,
@@ -28,6 +29,7 @@ import {
 import { ExportPanel } from "./exports.js";
 import { LedgerProblem, verifyEvent, verifyLatest } from "./ledger.js";
 import { ActorPicker, PickProblem } from "./picker.js";
+import { StreamPanel } from "./streams.js";
 
 // Offered until GET /event-types answers (and if it cannot).
 const KNOWN_TYPES = [
@@ -142,6 +144,7 @@ async function loadTypes() {
     const answer = await fetchEventTypes(currentToken());
     recordedTypes = answer.event_types.map((entry) => entry.event_type);
     showTypes(filtersFromUrl().event_type);
+    streamPanel.offerTypes(recordedTypes);
   } catch {
     // keep offering the known types; the log's own answer says what is wrong, if anything
   }
@@ -158,6 +161,8 @@ const exportPanel = new ExportPanel({
   announce,
   signedOut: (error) => handleFailure(error),
 });
+
+const streamPanel = new StreamPanel({ token: currentToken, announce, signedOut: (error) => handleFailure(error) });
 
 /** Show the user of the address bar in the picker, named once the page knows the name. */
 function showActor(id) {
@@ -273,29 +278,29 @@ function focusAfterRemoval() {
 }
 
 // What the live region says: the list's state (below the table, where it is seen), then
-// the latest export announcement (visually hidden: the Export section shows the same).
-// The list's next change drops the announcement, which has been said by then.
+// the latest announcement of the Export or Streams section (visually hidden: the section
+// shows the same). The list's next change drops the announcement, which has been said by then.
 let listPieces = [];
-let exportNote = "";
+let panelNote = "";
 
 /** The page's one live region, for the list. Text that is already there is not set (or said) again. */
 function setStatus(parts, busy = false, kind = "") {
   listPieces = (Array.isArray(parts) ? parts : [parts]).filter(Boolean);
-  exportNote = "";
+  panelNote = "";
   showStatus();
   listEnd.className = `list-end ${kind}`.trim();
   region.setAttribute("aria-busy", String(busy));
 }
 
-/** Say `text` about an export in the live region, keeping what it says about the list. */
+/** Say `text` about an export or a stream in the live region, keeping what it says about the list. */
 function announce(text) {
-  exportNote = text;
+  panelNote = text;
   showStatus();
 }
 
 function showStatus() {
   const status = $("status");
-  const pieces = [...listPieces, ...(exportNote ? [{ text: exportNote, className: "visually-hidden" }] : [])];
+  const pieces = [...listPieces, ...(panelNote ? [{ text: panelNote, className: "visually-hidden" }] : [])];
   const text = pieces.map((piece) => (typeof piece === "string" ? piece : piece.text)).join(" ");
   if (status.textContent !== text) {
     status.replaceChildren(
@@ -564,6 +569,7 @@ function handleFailure(error) {
     return;
   }
   exportPanel.hide(); // an export of what could not be loaded would fail too; one under way goes on
+  streamPanel.hide();
   $("error-detail").textContent = error.message;
   // "Try again" only where a retry can succeed; signing in again is always offered (under
   // `make local` a refused token is sam local's 502, not API Gateway's 401).
@@ -579,6 +585,7 @@ function showSignIn(reason) {
   begin();
   forgetToken();
   exportPanel.reset();
+  streamPanel.reset();
   rows.replaceChildren();
   nextCursor = null;
   setStatus("");
@@ -628,6 +635,7 @@ async function load(moveFocus = false) {
     checkLedger();
     loadTypes();
     exportPanel.show();
+    streamPanel.show();
     if (rows.children.length) {
       showCount(filters);
       showOnly("log");

@@ -1,5 +1,5 @@
 // How events read on the page: times in the viewer's timezone, actors by name and email,
-// event types, targets and login signals in words.
+// event types, targets and login signals in words; exports and streams too.
 
 const local = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 
@@ -75,6 +75,18 @@ export function exportFormatLabel(format) {
 
 export function exportStateLabel(state) {
   return EXPORT_STATES[state] ?? humanise(state);
+}
+
+// Streams (POST /streams): the destinations as the page offers them, and their states.
+const STREAM_TYPES = { webhook: "Webhook", splunk_hec: "Splunk HEC", datadog: "Datadog", s3: "Amazon S3" };
+const STREAM_STATES = { active: "Active", failing: "Failing", paused: "Paused" };
+
+export function streamTypeLabel(type) {
+  return STREAM_TYPES[type] ?? humanise(String(type));
+}
+
+export function streamStateLabel(state) {
+  return STREAM_STATES[state] ?? humanise(String(state));
 }
 
 // The platform's event types, as an admin would say them. Types not listed here read as

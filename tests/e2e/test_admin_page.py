@@ -11,17 +11,20 @@ so the README's walkthrough runs here on the same events.
 import base64
 import csv
 import hashlib
+import hmac
 import io
 import json
 import os
 import re
 import secrets
+import threading
 import time as page_time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -985,3 +988,668 @@ def test_an_export_the_service_refuses_is_explained_and_a_401_asks_to_sign_in(
     expect(signing_in).to_contain_text("refused the access token")
     expect(panel).to_be_hidden()
     assert not answers
+
+
+# --- streams --------------------------------------------------------------------------------
+
+# What a hostile destination (or a stream's stored state) could hand the page: markup, which
+# the page must show as the characters it is, never as elements.
+HOSTILE = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script><b>bold</b>"
+# From a click to what the function containers answer: sam local starts a stream function's
+# container on its first request, and delivery runs in the local poller's rhythm.
+STREAM_WAIT_MS = 120_000
+
+
+class Receiver:
+    """A webhook destination on this machine, on Docker's bridge where the function
+    containers reach it (under `make local` private addresses are allowed): it records every
+    POST and answers each path what `answers` says (default 200 "ok")."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.answers: dict[str, tuple[int, str]] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                path = urlsplit(self.path).path
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                receiver.received.append({"path": path, "headers": headers, "body": body})
+                status, text = receiver.answers.get(path, (200, "ok"))
+                payload = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.host = local_stack.bridge_gateway()
+        self.server = ThreadingHTTPServer((self.host, 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.server.server_address[1]}{path}"
+
+    def at(self, path: str) -> list[dict[str, Any]]:
+        return [message for message in list(self.received) if message["path"] == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def receiver(local_api: LocalApi) -> Iterator[Receiver]:
+    destination = Receiver()
+    yield destination
+    destination.close()
+
+
+def signed_with(message: dict[str, Any], secret: str) -> bool:
+    """Whether `message` carries a Standard Webhooks signature made with `secret`."""
+    headers = message["headers"]
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    content = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + message["body"]
+    expected = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+    return f"v1,{expected}" in headers.get("webhook-signature", "").split()
+
+
+@pytest.fixture
+def streaming(local_api: LocalApi) -> Iterator[dict[str, Any]]:
+    """An organisation of its own, with a few events, for one stream test (an organisation
+    has at most five streams, and each change is recorded in its log); whatever streams
+    the test leaves are deleted afterwards, so nothing goes on delivering."""
+    org = f"org_stream_{secrets.token_hex(4)}"
+    events = [
+        {
+            "org_id": org,
+            "event_type": ["user.login", "member.invited", "api_key.rotated"][number],
+            "actor": ACTORS[number % 2],
+            "occurred_at": iso(datetime(2026, 11, 28, 8, number, tzinfo=UTC)),
+            "context": {"ip_address": f"192.0.2.{number}", "user_agent": "Mozilla/5.0 (stream test)"},
+            "details": {"number": number},
+        }
+        for number in range(3)
+    ]
+    status, body = local_api.call("POST", "/events/batch", {"events": events})
+    assert status == 201, body
+    admin = token(org, "admin", "usr_ada", name="Ada Lovelace", email="ada@example.com")
+    auth = {"Authorization": f"Bearer {admin}"}
+    yield {"org": org, "events": events, "admin": admin, "auth": auth}
+    status, listed = local_api.call("GET", "/streams", headers=auth)
+    for stream in listed.get("streams", []) if status == 200 else []:
+        local_api.call("DELETE", f"/streams/{stream['stream_id']}", headers=auth)
+
+
+def add_stream(local_api: LocalApi, streaming: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    status, stream = local_api.call("POST", "/streams", fields, headers=streaming["auth"])
+    assert status == 201, stream
+    return dict(stream)
+
+
+def listed_streams(local_api: LocalApi, streaming: dict[str, Any]) -> list[dict[str, Any]]:
+    status, body = local_api.call("GET", "/streams", headers=streaming["auth"])
+    assert status == 200, body
+    return list(body["streams"])
+
+
+def stream_where(
+    local_api: LocalApi, streaming: dict[str, Any], stream_id: str, done: Any, what: str
+) -> dict[str, Any]:
+    """The stream as GET /streams answers once `done(stream)` holds (polled: delivery runs
+    in the background)."""
+    deadline = page_time.monotonic() + STREAM_WAIT_MS / 1000
+    while True:
+        (stream,) = [s for s in listed_streams(local_api, streaming) if s["stream_id"] == stream_id]
+        if done(stream):
+            return stream
+        assert page_time.monotonic() < deadline, f"not {what} within {STREAM_WAIT_MS // 1000} s: {stream}"
+        page_time.sleep(1)
+
+
+def streams_panel(page: Any) -> Any:
+    return page.get_by_role("region", name="Streams", exact=True)
+
+
+def open_streams(page: Any, local_api: LocalApi, streaming: dict[str, Any]) -> Any:
+    """The page as the organisation's admin, once its Streams section has listed them."""
+    open_as(page, local_api, streaming["admin"])
+    panel = streams_panel(page)
+    expect(panel.locator("#streams-note")).to_have_text(re.compile(r"^(No streams yet|\d+ streams?:)"), timeout=60_000)
+    return panel
+
+
+def stream_row(panel: Any, stream_id: str) -> Any:
+    return panel.locator(f'#stream-list tbody tr[data-stream-id="{stream_id}"]')
+
+
+def cell_of(row: Any, column: str) -> Any:
+    """The row's cell under the column headed `column`."""
+    columns = ["Stream", "State", "Delivered up to", "Lag", "Last delivery", "Actions"]
+    return row.get_by_role("cell").nth(columns.index(column))
+
+
+def live_region(page: Any) -> Any:
+    live = page.locator("[role=status], [role=alert], [aria-live]")
+    expect(live).to_have_count(1)
+    return live
+
+
+def local_time_of(iso_time: str) -> str:
+    moment = datetime.fromisoformat(iso_time).astimezone(ZoneInfo(VIEWER_ZONE))
+    return f"{moment.day} {moment:%b %Y, %H:%M:%S}"
+
+
+def test_an_admin_adds_a_webhook_stream_sees_its_test_delivered_and_its_secret_once(
+    page: Any, local_api: LocalApi, streaming: dict[str, Any], receiver: Receiver
+) -> None:
+    """A webhook to a private address (allowed locally): created, tested at once (the
+    receiver's 200 and its "ok" shown), its signing secret shown once with a Copy button;
+    the secret signs what the receiver got, and no later answer or visit shows it again."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=local_api.admin_ui.page)
+    panel = open_streams(page, local_api, streaming)
+    expect(panel.locator("#streams-note")).to_have_text("No streams yet: add one below (at most 5).")
+    panel.locator("#stream-add > summary").click()
+    expect(panel.get_by_role("radio", name="Webhook")).to_be_checked()
+    url = receiver.url(f"/hook-{streaming['org']}")
+    panel.get_by_label("Webhook URL").fill(url)
+    panel.locator(".stream-type-choices > summary").click()  # the types recorded, as the filter offers them
+    panel.get_by_role("checkbox", name="user.login").check()
+    event_types = panel.get_by_label("Event types (optional)")
+    expect(event_types).to_have_value("user.login")
+    event_types.press("End")
+    event_types.press_sequentially(", member.invited")
+    expect(panel.get_by_role("checkbox", name="member.invited")).to_be_checked()
+
+    with page.expect_request(lambda request: request.method == "POST" and request.url.endswith("/streams")) as posted:
+        panel.get_by_role("button", name="Add stream").click()
+    assert json.loads(posted.value.post_data or "") == {
+        "type": "webhook",
+        "url": url,
+        "event_types": ["user.login", "member.invited"],
+    }
+    created = panel.locator("#stream-created")
+    expect(created).to_contain_text(f"Webhook stream added to {url}.", timeout=STREAM_WAIT_MS)
+    expect(created.locator(".stream-test")).to_have_text("✓ Test event delivered: HTTP 200.", timeout=STREAM_WAIT_MS)
+    expect(created.locator(".stream-response")).to_have_text("ok")
+    expect(created).to_be_focused()
+    secret_field = created.get_by_role("textbox", name="Signing secret")
+    secret = secret_field.input_value()
+    assert secret.startswith("whsec_")
+    expect(secret_field).to_have_attribute("readonly", "")
+    expect(secret_field).to_have_accessible_description(re.compile(r"^Shown only this once: copy it now"))
+    expect(live_region(page)).to_contain_text("Test event delivered: HTTP 200.")
+    expect(panel.get_by_label("Webhook URL")).to_have_value("")  # the form is cleared for the next one
+
+    created.get_by_role("button", name="Copy", exact=True).click()
+    expect(live_region(page)).to_contain_text("Signing secret copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    (test_message,) = receiver.at(f"/hook-{streaming['org']}")
+    assert signed_with(test_message, secret), "the secret shown is the one the stream signs with"
+
+    (stream,) = listed_streams(local_api, streaming)
+    assert "secret" not in stream and secret not in json.dumps(stream), "GET /streams never repeats the secret"
+    row = stream_row(panel, stream["stream_id"])
+    expect(cell_of(row, "Stream")).to_contain_text(f"Webhook{url}")
+    expect(cell_of(row, "Stream")).to_contain_text("Event types: user.login, member.invited")
+    expect(cell_of(row, "Stream")).to_contain_text(f"Added {local_time_of(stream['created_at'])} by Ada Lovelace")
+    expect(cell_of(row, "State")).to_contain_text("Active")
+    expect(panel.locator("#streams-note")).to_have_text("1 stream: 1 active.")
+
+    page.reload()
+    panel = streams_panel(page)
+    expect(stream_row(panel, stream["stream_id"])).to_be_visible(timeout=60_000)
+    expect(panel.locator("#stream-created")).to_be_hidden()
+    assert secret not in page.content(), "shown once: not after a reload"
+    recorded = page.locator("#log tbody tr").first
+    expect(recorded.locator("code")).to_have_text("log_stream.created", timeout=30_000)
+    expect(recorded.locator(".target")).to_contain_text(stream["stream_id"])
+
+
+def test_a_stream_the_service_refuses_has_its_reasons_beside_the_fields(
+    page: Any, local_api: LocalApi, streaming: dict[str, Any], receiver: Receiver
+) -> None:
+    """An empty required field is named before anything is sent; the service's 422 is
+    shown beside the field it names (which takes the focus); its 409 at five streams
+    under the button."""
+    panel = open_streams(page, local_api, streaming)
+    panel.locator("#stream-add > summary").click()
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    panel.get_by_role("button", name="Add stream").click()
+    url_field = panel.get_by_label("Webhook URL")
+    expect(url_field).to_have_attribute("aria-invalid", "true")
+    expect(url_field).to_have_accessible_description(re.compile(r"Enter the URL events are sent to\.$"))
+    expect(url_field).to_be_focused()
+    assert not [url for url in posts if url.endswith("/streams")], "nothing is sent without a URL"
+
+    panel.get_by_role("radio", name="Amazon S3").check()
+    expect(url_field).to_be_hidden()
+    panel.get_by_label("Bucket").fill("audit-log-archive")
+    role_arn = panel.get_by_label("Role ARN")
+    role_arn.fill("arn:aws:iam::not-an-account:role/x")
+    with page.expect_response(
+        lambda response: response.request.method == "POST" and response.url.endswith("/streams")
+    ) as answered:
+        panel.get_by_role("button", name="Add stream").click()
+    answer = answered.value
+    assert answer.status == 422, answer.text()
+    (reason,) = [error["message"] for error in answer.json()["errors"] if "role_arn" in error["field"]]
+    expect(role_arn).to_have_attribute("aria-invalid", "true")
+    expect(panel.locator("#stream-s3-role-arn-error")).to_have_text(reason)
+    expect(role_arn).to_have_accessible_description(re.compile(re.escape(reason) + "$"))
+    expect(role_arn).to_be_focused()
+    expect(panel.get_by_label("Bucket")).not_to_have_attribute("aria-invalid", "true")
+    expect(panel.locator("#stream-form-error")).to_have_text("The stream was not added: correct the fields marked.")
+    expect(live_region(page)).to_contain_text("Stream not added:")
+    role_arn.fill("arn:aws:iam::123456789012:role/audit-log-writer")  # editing the field clears its error
+    expect(role_arn).not_to_have_attribute("aria-invalid", "true")
+    expect(panel.locator("#stream-s3-role-arn-error")).to_have_text("")
+
+    for number in range(5):
+        add_stream(local_api, streaming, type="webhook", url=receiver.url(f"/five-{number}"))
+    panel.get_by_role("radio", name="Webhook").check()
+    url_field.fill(receiver.url("/sixth"))
+    panel.get_by_role("button", name="Add stream").click()
+    expect(panel.locator("#stream-form-error")).to_have_text(
+        "The stream was not added: At most 5 streams per organisation; delete one first", timeout=STREAM_WAIT_MS
+    )
+    expect(live_region(page)).to_contain_text("Stream not added: At most 5 streams per organisation")
+    expect(url_field).to_have_value(receiver.url("/sixth"))  # what was typed is kept
+    panel.get_by_role("button", name="Refresh").click()
+    expect(panel.locator("#stream-list tbody tr")).to_have_count(5)
+    expect(panel.locator("#streams-note")).to_have_text(
+        "5 streams: 5 active. The limit is 5: delete one to add another."
+    )
+
+
+def test_the_stream_list_shows_state_lag_and_failures_in_words(
+    page: Any, local_api: LocalApi, streaming: dict[str, Any], receiver: Receiver
+) -> None:
+    """A live stream replaying the log from leaf 0 catches up (leaf, lag 0, its last
+    delivery); failing and paused ones (a paused one takes a day of failures, so it is
+    handed to the page by a route) read as words, marked and coloured besides, with their
+    lag, failures and last error; Refresh reads the list again."""
+    stream = add_stream(
+        local_api, streaming, type="webhook", url=receiver.url(f"/replay-{streaming['org']}"), start_leaf=0
+    )
+    caught_up = stream_where(
+        local_api,
+        streaming,
+        stream["stream_id"],
+        lambda s: s["last_delivery_at"] and s["lag_events"] == 0 and s["delivered_up_to"] >= len(streaming["events"]),
+        "caught up",
+    )
+    panel = open_streams(page, local_api, streaming)
+    row = stream_row(panel, stream["stream_id"])
+    leaf = f"Leaf {caught_up['delivered_up_to']}"
+    expect(cell_of(row, "Delivered up to")).to_have_text(re.compile(rf"{leaf}\s*from leaf 0"))
+    expect(cell_of(row, "Lag")).to_have_text(re.compile(r"0 events behind\s*up to date"))
+    expect(cell_of(row, "Last delivery")).to_have_text(local_time_of(caught_up["last_delivery_at"]))
+    expect(cell_of(row, "State")).to_have_text(re.compile(r"✓ Active\s*Consecutive failures: 0"))
+    expect(row.get_by_role("button", name=re.compile("^Resume"))).to_have_count(0)
+    assert len(receiver.at(f"/replay-{streaming['org']}")) >= len(streaming["events"])
+
+    failing = {
+        **caught_up,
+        "stream_id": "str_01KBFAILING000000000000000",
+        "type": "splunk_hec",
+        "url": "https://splunk.example.com:8088/services/collector/event",
+        "state": "failing",
+        "delivered_up_to": 2,
+        "lag_events": 1234,
+        "consecutive_failures": 3,
+        "last_error": "HTTP 503 from the destination",
+        "last_delivery_at": None,
+    }
+    paused = {
+        **caught_up,
+        "stream_id": "str_01KBPAUSED0000000000000000",
+        "type": "s3",
+        "bucket": "audit-archive",
+        "prefix": "org/",
+        "role_arn": "arn:aws:iam::123456789012:role/audit-log-writer",
+        "state": "paused",
+        "paused_at": "2026-11-29T18:45:00.000Z",
+        "delivered_up_to": 1,
+        "lag_events": 7,
+        "consecutive_failures": 412,
+        "last_error": "AccessDenied: not authorized to perform sts:AssumeRole",
+    }
+    paused.pop("url")  # an S3 stream has none
+
+    def with_others(route: Any) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        response = route.fetch()
+        answer = response.json()
+        route.fulfill(response=response, json={"streams": [paused, failing, *answer["streams"]]})
+
+    page.route(f"{local_api.admin_ui.gateway}/streams", with_others)
+    panel.get_by_role("button", name="Refresh").click()
+    expect(panel.locator("#stream-list tbody tr")).to_have_count(3)
+    expect(panel.locator("#streams-note")).to_have_text("3 streams: 1 paused, 1 failing, 1 active.")
+    expect(live_region(page)).to_contain_text("Streams refreshed: 3 streams: 1 paused, 1 failing, 1 active.")
+
+    failing_row = stream_row(panel, failing["stream_id"])
+    expect(cell_of(failing_row, "Stream")).to_contain_text(f"Splunk HEC{failing['url']}")
+    expect(cell_of(failing_row, "State")).to_have_text(
+        re.compile(r"⚠ Failing\s*Consecutive failures: 3\s*Last error: HTTP 503 from the destination")
+    )
+    expect(cell_of(failing_row, "Delivered up to")).to_contain_text("Leaf 2")
+    expect(cell_of(failing_row, "Lag")).to_have_text("1,234 events behind")
+    expect(cell_of(failing_row, "Last delivery")).to_have_text("Never")
+    paused_row = stream_row(panel, paused["stream_id"])
+    expect(cell_of(paused_row, "Stream")).to_contain_text("Amazon S3s3://audit-archive/org/")
+    expect(cell_of(paused_row, "Stream")).to_contain_text(f"Role: {paused['role_arn']}")
+    expect(cell_of(paused_row, "State")).to_have_text(
+        re.compile(
+            r"‖ Paused\s*since 30 Nov 2026, 00:15:00\s*Consecutive failures: 412\s*"
+            r"Last error: AccessDenied: not authorized to perform sts:AssumeRole"
+        )
+    )
+    expect(cell_of(paused_row, "Lag")).to_have_text("7 events behind")
+    for state_row, word in ((failing_row, "Failing"), (paused_row, "Paused"), (row, "Active")):
+        state = cell_of(state_row, "State").locator(".stream-state")
+        expect(state).to_have_text(re.compile(rf"{word}$"))  # said in words, not by colour alone
+        expect(state.locator(".mark")).to_have_attribute("aria-hidden", "true")
+    colours = {
+        cell_of(r, "State").locator(".stream-state").evaluate("(s) => getComputedStyle(s).color")
+        for r in (failing_row, paused_row, row)
+    }
+    assert len(colours) == 3, "and told apart by colour too"
+    for state_row in (failing_row, paused_row):
+        expect(state_row.get_by_role("button", name=re.compile("^Resume the"))).to_be_visible()
+    page.set_viewport_size({"width": 320, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320, "the Streams section fits at 320 px"
+    label = cell_of(failing_row, "Lag").evaluate("(cell) => getComputedStyle(cell, '::before').content")
+    assert label.startswith('"Lag: "'), f"the cards name their fields (not said: the header is): {label}"
+    page.screenshot(path=str(SCREENSHOTS / "streams-320.png"), full_page=True)
+
+
+def test_a_failing_stream_is_resumed_and_a_paused_one_too(
+    page: Any, local_api: LocalApi, streaming: dict[str, Any], receiver: Receiver
+) -> None:
+    """A destination that answers 503 makes a live stream fail (its last error and
+    failures shown); Resume makes it active at once, and once the destination answers
+    again it catches up; the log records who resumed it. A paused stream (a day of
+    failures, handed over by a route) is resumed the same way, through the same route."""
+    path = f"/down-{streaming['org']}"
+    receiver.answers[path] = (503, "down for maintenance")
+    stream = add_stream(local_api, streaming, type="webhook", url=receiver.url(path), start_leaf=0)
+    failing = stream_where(
+        local_api, streaming, stream["stream_id"], lambda s: s["state"] == "failing" and s["last_error"], "failing"
+    )
+    panel = open_streams(page, local_api, streaming)
+    row = stream_row(panel, stream["stream_id"])
+    state = cell_of(row, "State")
+    expect(state).to_contain_text("⚠ Failing")
+    expect(state).to_contain_text(f"Last error: {failing['last_error']}")
+    expect(state).to_contain_text("Consecutive failures: ")
+    assert failing["delivered_up_to"] == 0 and failing["lag_events"] >= len(streaming["events"])
+    expect(cell_of(row, "Lag")).to_contain_text(f"{failing['lag_events']} events behind")
+
+    # Resumed while the destination still fails (its own retries would make it active
+    # once the destination answers), then the destination answers again.
+    resume = row.get_by_role("button", name=f"Resume the webhook stream to {receiver.url(path)}")
+    resume.focus()
+    page.keyboard.press("Enter")
+    expect(row.locator(".stream-outcome")).to_have_text(
+        re.compile(r"^Resumed: active, delivering from leaf 0\.$"), timeout=STREAM_WAIT_MS
+    )
+    expect(state).to_contain_text("✓ Active")
+    expect(resume).to_have_count(0)
+    expect(row.get_by_role("button", name=re.compile("^Send a test event to"))).to_be_focused()
+    expect(live_region(page)).to_contain_text(f"The webhook stream to {receiver.url(path)} resumed.")
+    receiver.answers.pop(path)
+    caught_up = stream_where(
+        local_api,
+        streaming,
+        stream["stream_id"],
+        lambda s: s["state"] == "active" and s["lag_events"] == 0,
+        "delivered",
+    )
+    assert caught_up["consecutive_failures"] == 0
+    page.get_by_role("button", name="Refresh").click()
+    expect(cell_of(row, "Lag")).to_have_text(re.compile(r"0 events behind\s*up to date"))
+
+    # Paused: what a day of failures leaves; the service's answer to Resume, the same stream active.
+    paused = {**caught_up, "state": "paused", "paused_at": iso(datetime.now(UTC)), "consecutive_failures": 288}
+    paused["last_error"] = "HTTP 503 from the destination"
+    resumed = {**caught_up, "state": "active", "consecutive_failures": 0}
+    calls: list[str] = []
+
+    def paused_stream(route: Any) -> None:
+        calls.append(route.request.method)
+        headers = {"Access-Control-Allow-Origin": local_api.admin_ui.page, "Content-Type": "application/json"}
+        if route.request.method == "GET":
+            route.fulfill(status=200, headers=headers, body=json.dumps({"streams": [paused]}))
+        elif route.request.method == "POST" and route.request.url.endswith("/resume"):
+            route.fulfill(status=200, headers=headers, body=json.dumps(resumed))
+        else:
+            route.continue_()
+
+    page.route(f"{local_api.admin_ui.gateway}/streams**", paused_stream)
+    panel.get_by_role("button", name="Refresh").click()
+    expect(state).to_contain_text("‖ Paused")
+    expect(state).to_contain_text("Consecutive failures: 288")
+    row.get_by_role("button", name=re.compile("^Resume the")).click()
+    expect(state).to_contain_text("✓ Active")
+    expect(row.locator(".stream-outcome")).to_have_text(
+        f"Resumed: active, delivering from leaf {caught_up['delivered_up_to']}."
+    )
+    assert calls == ["GET", "POST"]
+    page.unroute(f"{local_api.admin_ui.gateway}/streams**")
+
+    page.get_by_role("button", name="Clear", exact=True).click()
+    recorded = page.locator("#log tbody tr").first
+    expect(recorded.locator("code")).to_have_text("log_stream.resumed", timeout=30_000)
+    expect(recorded.locator(".actor-name")).to_have_text("Ada Lovelace")
+    expect(recorded.locator(".target")).to_contain_text(stream["stream_id"])
+
+
+def test_resuming_a_stream_that_is_active_again_says_so_and_shows_it_active(
+    page: Any, local_api: LocalApi, streaming: dict[str, Any], receiver: Receiver
+) -> None:
+    """The list said paused (a route) but the stream is active by now: the service's 409
+    is said beside it, and the list is read again."""
+    stream = add_stream(local_api, streaming, type="webhook", url=receiver.url(f"/active-{streaming['org']}"))
+    as_paused = {"on": True}
+
+    def stale(route: Any) -> None:
+        if route.request.method != "GET" or not as_paused["on"]:
+            route.continue_()
+            return
+        as_paused["on"] = False
+        response = route.fetch()
+        answer = response.json()
+        shown = [{**s, "state": "paused", "paused_at": iso(datetime.now(UTC))} for s in answer["streams"]]
+        route.fulfill(response=response, json={"streams": shown})
+
+    page.route(f"{local_api.admin_ui.gateway}/streams", stale)
+    panel = open_streams(page, local_api, streaming)
+    row = stream_row(panel, stream["stream_id"])
+    expect(cell_of(row, "State")).to_contain_text("Paused")
+    row.get_by_role("button", name=re.compile("^Resume the")).click()
+    expect(row.locator(".stream-outcome")).to_have_text(
+        "Not resumed: The stream is active: there is nothing to resume", timeout=STREAM_WAIT_MS
+    )
+    expect(cell_of(row, "State")).to_contain_text("✓ Active")  # read again: what the service says now
+    expect(row.get_by_role("button", name=re.compile("^Resume the"))).to_have_count(0)
+
+
+def test_deleting_a_stream_asks_first_and_works_by_keyboard(
+    page: Any, local_api: LocalApi, streaming: dict[str, Any], receiver: Receiver
+) -> None:
+    """Delete asks in the row (not a browser dialog); Escape or Cancel keeps the stream
+    and gives the focus back; Delete stream deletes it, and the focus moves on to the
+    next stream."""
+    older = add_stream(local_api, streaming, type="webhook", url=receiver.url(f"/older-{streaming['org']}"))
+    newer = add_stream(
+        local_api, streaming, type="datadog", site="datadoghq.eu", api_key="0123456789abcdef0123456789abcdef"
+    )
+    dialogs: list[str] = []
+
+    def no_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", no_dialog)
+    panel = open_streams(page, local_api, streaming)
+    expect(panel.locator("#stream-list tbody tr")).to_have_count(2)
+    assert panel.locator("#stream-list tbody tr").first.get_attribute("data-stream-id") == newer["stream_id"]
+    row = stream_row(panel, newer["stream_id"])
+    expect(cell_of(row, "Stream")).to_contain_text("DatadogDatadog site datadoghq.eu")
+    assert "0123456789abcdef" not in page.content(), "no secret of a destination is listed"
+    delete = row.get_by_role("button", name="Delete the Datadog stream to Datadog site datadoghq.eu")
+
+    delete.focus()
+    page.keyboard.press("Enter")
+    question = row.get_by_role("group", name=re.compile(r"^Delete the Datadog stream to Datadog site datadoghq\.eu\?"))
+    expect(question).to_be_visible()
+    expect(question.locator(".stream-confirm-question")).to_be_focused()
+    expect(question).to_contain_text("It stops delivering at once, and this cannot be undone.")
+    page.keyboard.press("Escape")
+    expect(question).to_have_count(0)
+    expect(delete).to_be_focused()
+    assert len(listed_streams(local_api, streaming)) == 2, "Escape keeps it"
+
+    page.keyboard.press("Enter")
+    expect(question.locator(".stream-confirm-question")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(question.get_by_role("button", name="Delete stream")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(question.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(question).to_have_count(0)
+    expect(delete).to_be_focused()
+
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    with page.expect_response(lambda response: response.request.method == "DELETE") as deleted:
+        page.keyboard.press("Enter")
+    assert deleted.value.status == 204
+    expect(row).to_have_count(0, timeout=STREAM_WAIT_MS)
+    expect(panel.locator("#stream-list tbody tr")).to_have_count(1)
+    older_row = stream_row(panel, older["stream_id"])
+    expect(older_row.get_by_role("button", name=re.compile("^Send a test event to"))).to_be_focused()
+    expect(panel.locator("#streams-note")).to_have_text("1 stream: 1 active.")
+    expect(live_region(page)).to_contain_text("The Datadog stream to Datadog site datadoghq.eu deleted.")
+    assert [s["stream_id"] for s in listed_streams(local_api, streaming)] == [older["stream_id"]]
+    status, _ = local_api.call("GET", f"/streams/{newer['stream_id']}", headers=streaming["auth"])
+    assert status == 404
+    assert not dialogs, "no window.confirm"
+
+    older_row.get_by_role("button", name=re.compile("^Delete the webhook")).click()
+    older_row.get_by_role("button", name="Delete stream").click()
+    expect(panel.locator("#stream-list tbody tr")).to_have_count(0, timeout=STREAM_WAIT_MS)
+    expect(panel.locator("#streams-note")).to_have_text("No streams yet: add one below (at most 5).")
+    expect(panel.locator("#streams-note")).to_be_focused()
+
+    page.reload()
+    recorded = page.locator("#log tbody tr").first
+    expect(recorded.locator("code")).to_have_text("log_stream.deleted", timeout=30_000)
+    expect(page.locator("#log tbody tr code").filter(has_text="log_stream.deleted")).to_have_count(2)
+
+
+def test_what_a_destination_or_a_stream_says_is_shown_as_text_never_as_markup(
+    page: Any, local_api: LocalApi, streaming: dict[str, Any], receiver: Receiver
+) -> None:
+    """A destination answering markup: to the test (its answer shown) and to a delivery
+    (the stream's last error quotes it); then a stream whose URL, last error, creator and
+    event types hold markup (handed over by a route). Each is shown as its characters,
+    no element is made of it."""
+    path = f"/hostile-{streaming['org']}"
+    receiver.answers[path] = (500, HOSTILE)
+    panel = open_streams(page, local_api, streaming)
+    title = page.title()
+    panel.locator("#stream-add > summary").click()
+    panel.get_by_label("Webhook URL").fill(receiver.url(path))
+    panel.get_by_role("button", name="Add stream").click()
+    created = panel.locator("#stream-created")
+    expect(created.locator(".stream-test")).to_have_text(
+        "⚠ Test event not delivered: HTTP 500.", timeout=STREAM_WAIT_MS
+    )
+    expect(created.locator(".stream-response")).to_have_text(HOSTILE)
+
+    (stream,) = listed_streams(local_api, streaming)
+    later = {**streaming["events"][0], "occurred_at": iso(datetime.now(UTC))}
+    status, body = local_api.call("POST", "/events", later)  # a new event, which the stream then delivers
+    assert status == 201, body
+    failing = stream_where(local_api, streaming, stream["stream_id"], lambda s: s["last_error"], "failing")
+    assert HOSTILE in failing["last_error"], failing
+    panel.get_by_role("button", name="Refresh").click()
+    row = stream_row(panel, stream["stream_id"])
+    expect(cell_of(row, "State")).to_contain_text(f"Last error: {failing['last_error']}")
+    expect(panel.locator("img, script, b")).to_have_count(0)
+
+    crafted = {
+        **stream,
+        "url": f"https://example.com/{HOSTILE}",
+        "state": "failing",
+        "last_error": HOSTILE,
+        "consecutive_failures": 2,
+        "event_types": [HOSTILE],
+        "created_by": {"id": "usr_mallory", "name": HOSTILE, "email": "m@example.com"},
+    }
+
+    def hostile_state(route: Any) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        response = route.fetch()
+        route.fulfill(response=response, json={"streams": [crafted]})
+
+    page.route(f"{local_api.admin_ui.gateway}/streams", hostile_state)
+    panel.get_by_role("button", name="Refresh").click()
+    expect(cell_of(row, "State")).to_contain_text(f"Last error: {HOSTILE}")
+    expect(cell_of(row, "Stream")).to_contain_text(f"https://example.com/{HOSTILE}")
+    expect(cell_of(row, "Stream")).to_contain_text(f"Event types: {HOSTILE}")
+    expect(cell_of(row, "Stream")).to_contain_text(f"by {HOSTILE}")
+    expect(
+        row.get_by_role("button", name=f"Delete the webhook stream to https://example.com/{HOSTILE}")
+    ).to_be_visible()
+    row.get_by_role("button", name=re.compile("^Send a test event to")).click()
+    expect(row.locator(".stream-response")).to_have_text(HOSTILE, timeout=STREAM_WAIT_MS)
+    expect(panel.locator("img, script, b")).to_have_count(0)
+    assert page.title() == title == "Audit Log · Settings"
+
+
+def test_a_401_from_the_streams_routes_asks_to_sign_in_again(
+    page: Any, local_api: LocalApi, streaming: dict[str, Any], receiver: Receiver
+) -> None:
+    """As everywhere on the page: the token refused (API Gateway's 401), the sign-in panel,
+    the Streams section hidden and emptied (a secret shown once with it)."""
+    refusing = {"on": False}
+
+    def refused(route: Any) -> None:
+        if not refusing["on"]:
+            route.continue_()
+            return
+        headers = {"Access-Control-Allow-Origin": local_api.admin_ui.page, "Content-Type": "application/json"}
+        route.fulfill(status=401, headers=headers, body='{"message":"Unauthorized"}')
+
+    page.route(f"{local_api.admin_ui.gateway}/streams**", refused)
+    panel = open_streams(page, local_api, streaming)
+    panel.locator("#stream-add > summary").click()
+    panel.get_by_label("Webhook URL").fill(receiver.url(f"/signed-out-{streaming['org']}"))
+    panel.get_by_role("button", name="Add stream").click()
+    secret_field = panel.get_by_role("textbox", name="Signing secret")
+    expect(secret_field).to_be_visible(timeout=STREAM_WAIT_MS)
+    (stream,) = listed_streams(local_api, streaming)
+    expect(stream_row(panel, stream["stream_id"])).to_be_visible()
+
+    refusing["on"] = True
+    stream_row(panel, stream["stream_id"]).get_by_role("button", name=re.compile("^Send a test event to")).click()
+    signing_in = page.get_by_role("region", name="Sign in to see the Audit Log")
+    expect(signing_in).to_be_visible()
+    expect(signing_in).to_contain_text("refused the access token")
+    expect(panel).to_be_hidden()
+    expect(page.locator("#stream-secret")).to_have_count(0)
+    expect(page.locator("#stream-list tbody tr")).to_have_count(0)

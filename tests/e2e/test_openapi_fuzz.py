@@ -1,6 +1,6 @@
 """Schemathesis against the local stack, from the committed openapi.json: at least 1,000
 generated requests per record or log operation, 200 per other read (the ledger's, the
-investigation helpers'), 50 per exports operation and 30 per streams operation, valid and invalid, through API
+investigation helpers'), 50 per exports operation and 20 per streams operation, valid and invalid, through API
 Gateway emulation, the authorizer and the functions in Lambda containers. Every answer must be documented and
 conform to its schema, none may be a 5xx, invalid input must be refused, and each read
 is tried again without its token, which must be refused.
@@ -71,7 +71,7 @@ EXPORT_CASES_PER_OPERATION = 50
 # The streams routes: an accepted POST makes a stream (at most 5, then 409), which the
 # local delivery then tries to reach; fewer cases keep the tier's time.
 STREAM_ROUTES = r"^/streams"
-STREAM_CASES_PER_OPERATION = 30
+STREAM_CASES_PER_OPERATION = 20
 
 
 def _schema(cases: int) -> OpenApiSchema:
