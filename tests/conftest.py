@@ -456,6 +456,15 @@ def exporter(exports_resources: DynamoDBClient) -> Exporter:
     return Exporter(QueueSource(_sqs, queue_url, arn), lambda event: worker.lambda_handler(event, context), context)
 
 
+def http_answer(response: dict[str, Any]) -> HttpAnswer:
+    """A handler's API Gateway answer: status, JSON body (None when empty, as a 204's) and
+    headers, the last value of each multi-value header included."""
+    headers = {**(response.get("headers") or {})}
+    headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
+    body_text = response.get("body")
+    return HttpAnswer(int(response["statusCode"]), json.loads(body_text) if body_text else None, headers)
+
+
 @pytest.fixture
 def exports_api(exports_resources: DynamoDBClient, lambda_context: LambdaContext) -> Any:
     """Call the exports function as an ORG Admin: `exports_api("POST", "/exports", body)`,
@@ -468,10 +477,7 @@ def exports_api(exports_resources: DynamoDBClient, lambda_context: LambdaContext
         if path.startswith("/exports/"):
             event["resource"] = "/exports/{export_id}"
             event["pathParameters"] = {"export_id": path.split("/", 2)[2]}
-        response = exports.lambda_handler(event, lambda_context)
-        headers = {**(response.get("headers") or {})}
-        headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
-        return HttpAnswer(int(response["statusCode"]), json.loads(response["body"]), headers)
+        return http_answer(exports.lambda_handler(event, lambda_context))
 
     return call
 
@@ -506,10 +512,6 @@ def streams_api(streams_resources: DynamoDBClient, lambda_context: LambdaContext
         if len(parts) >= 3:
             event["resource"] = "/streams/{stream_id}" + ("/" + parts[3] if len(parts) > 3 else "")
             event["pathParameters"] = {"stream_id": parts[2]}
-        response = streams.lambda_handler(event, lambda_context)
-        headers = {**(response.get("headers") or {})}
-        headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
-        body_text = response.get("body")
-        return HttpAnswer(int(response["statusCode"]), json.loads(body_text) if body_text else None, headers)
+        return http_answer(streams.lambda_handler(event, lambda_context))
 
     return call
