@@ -76,8 +76,8 @@ $(DEV_KEY): | $(STAMP)
 UNIT_WORKERS ?= 2
 unit: $(STAMP) $(SCAN_STAMP) | $(DEV_KEY)
 	status=0; \
-	$(BIN)/pytest -n $(UNIT_WORKERS) --ignore=tests/e2e || status=$$?; \
-	$(BIN)/pytest tests/e2e || status=$$?; \
+	$(BIN)/pytest -n $(UNIT_WORKERS) --ignore=tests/e2e --durations=15 || status=$$?; \
+	$(BIN)/pytest tests/e2e --durations=30 || status=$$?; \
 	exit $$status
 
 build: $(STAMP)

@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 Invoke = Callable[[dict[str, Any]], dict[str, Any] | None]
 STREAM_BATCH = 100
 QUEUE_BATCH = 10
+REPLACED_LOOK_SECONDS = 5.0
 
 
 def _as_json(value: Any) -> Any:
@@ -58,11 +59,21 @@ def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
 class StreamSource:
     """Every shard of one table's stream, read from its start (TRIM_HORIZON)."""
 
-    def __init__(self, streams: Any, stream_arn: str) -> None:
+    def __init__(self, streams: Any, stream_arn: str, table: tuple[Any, str] | None = None) -> None:
         self.streams = streams
         self.stream_arn = stream_arn
+        self.table = table
         self.iterators: dict[str, str | None] = {}
         self.pending: dict[str, list[dict[str, Any]]] = {}
+
+    def replaced(self) -> bool:
+        """Whether the table now has another stream (it was deleted and made again, as the
+        e2e fuzz does): moto answers the old stream's iterators with nothing, forever, so
+        a reader that does not look would silently stop."""
+        if self.table is None:
+            return False
+        dynamodb, table_name = self.table
+        return bool(dynamodb.describe_table(TableName=table_name)["Table"].get("LatestStreamArn") != self.stream_arn)
 
     def _refresh_shards(self) -> None:
         shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
@@ -142,14 +153,15 @@ def event_sources(
     sqs = boto3.client("sqs", endpoint_url=dynamodb_endpoint, region_name=region)
     stream_arn = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return StreamSource(streams, stream_arn), QueueSource(sqs, queue_url, queue_arn)
+    return StreamSource(streams, stream_arn, (dynamodb, table_name)), QueueSource(sqs, queue_url, queue_arn)
 
 
 def stream_source(*, dynamodb_endpoint: str | None, table_name: str, region: str = "us-east-1") -> StreamSource:
     """Another reader of the table's stream, from its start."""
     dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint, region_name=region)
     streams = boto3.client("dynamodbstreams", endpoint_url=dynamodb_endpoint, region_name=region)
-    return StreamSource(streams, dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"])
+    stream_arn = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+    return StreamSource(streams, stream_arn, (dynamodb, table_name))
 
 
 def queue_source(endpoint: str | None, queue_url: str, region: str = "us-east-1") -> QueueSource:
@@ -213,8 +225,15 @@ def main() -> None:
     exports: QueueSource | None = None
     ledger: StreamSource | None = None
     deliveries: QueueSource | None = None
+    last_look = time.monotonic()
     while True:
         try:
+            if sources is not None and time.monotonic() - last_look > REPLACED_LOOK_SECONDS:
+                last_look = time.monotonic()
+                readers = [*sources, ledger]
+                if any(reader.replaced() for reader in readers if isinstance(reader, StreamSource)):
+                    print("[poller] a table was made anew; reading its new stream", file=sys.stderr, flush=True)
+                    sources = None
             if sources is None:
                 stream, queue = event_sources(
                     dynamodb_endpoint=args.dynamodb, table_name=args.table, queue_url=args.queue_url
