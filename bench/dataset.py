@@ -9,7 +9,7 @@ from typing import Any
 
 from ulid import ULID
 
-from audit_log.models import EventIn
+from audit_log.event_rules import EventIn
 from audit_log.recording import event_item
 from audit_log.timestamps import format_utc_ms, parse_rfc3339
 

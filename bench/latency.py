@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from ulid import ULID
 
 from audit_log import events_table
+from audit_log.event_rules import EventIn
 from audit_log.investigation import storage as investigation_storage
-from audit_log.models import EventIn
 from audit_log.recording import event_item
 from audit_log.timestamps import format_utc_ms
 from bench import ROOT, dataset

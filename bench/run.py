@@ -14,6 +14,8 @@ write bench/results.md and bench/latency.png.
    worker's peak memory at 10^4 to 10^6 events, proof bytes per event (bench/exports.py).
 9. Log streams: delivery throughput per stream beside a bare sender, end-to-end lag,
    invocations and queue messages per delivered event (bench/streams.py).
+10. The client for platform backends: `record` beside a bare signed request, batch
+   throughput through the background recorder, memory with a full buffer (bench/client.py).
 
 Sections run one after another in this process (cold start in child processes), the
 heaviest in memory last, so the 20,000-item dataset of the reads never weighs on the
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from bench import (
     ROOT,
+    client,
     cold_start,
     exports,
     investigation,
@@ -66,6 +69,7 @@ def main() -> None:
     indexed = investigation.measure(events=500 if options.quick else investigation.EVENTS)
     exported = exports.measure(quick=options.quick)
     streamed = streams.measure(quick=options.quick)
+    recorded = client.measure(quick=options.quick)
     run = report.Run(
         started=started,
         seconds=time.perf_counter() - clock,
@@ -79,6 +83,7 @@ def main() -> None:
         investigation=indexed,
         exports=exported,
         streams=streamed,
+        client=recorded,
         quick=options.quick,
     )
     options.out.mkdir(parents=True, exist_ok=True)

@@ -204,7 +204,7 @@ def _resources() -> None:
 
 
 def _record(org: str, first: int, count: int) -> None:
-    from audit_log.models import EventIn
+    from audit_log.event_rules import EventIn
     from audit_log.recording import record_events
 
     models = [

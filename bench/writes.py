@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from audit_log import events_table
-from audit_log.models import EventIn
+from audit_log.event_rules import EventIn
 from audit_log.recording import record_events
 from bench import dataset
 from bench.progress import progress

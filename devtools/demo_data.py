@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from audit_log.models import EventIn
+from audit_log.event_rules import EventIn
 from audit_log.recording import record_events
 from audit_log.timestamps import format_utc_ms
 

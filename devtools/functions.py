@@ -3,10 +3,12 @@ tests, the OpenAPI generator and the benchmarks. Every function's module is `app
 each is imported under a name of its own."""
 
 import importlib.util
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +42,42 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 25_000
+
+
+def api_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+    raw_body: str | None = None,
+    query: dict[str, str] | None = None,
+    authorizer: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event, as API Gateway hands it to Lambda."""
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/v1{path}",
+            "stage": "v1",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": "pytest"},
+            **({"authorizer": authorizer} if authorizer is not None else {}),
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }

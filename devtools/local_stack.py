@@ -127,6 +127,22 @@ def stop(process: subprocess.Popen[Any], name: str, grace: float = 20) -> None:
         process.wait()
 
 
+def stop_together(processes: list[tuple[subprocess.Popen[Any], str]], grace: float = 20) -> None:
+    """`stop` for several at once: each gets its SIGINT now and all share one grace period,
+    so a stack's shutdown waits for its slowest process, not for the sum of them."""
+    running = [(process, name) for process, name in processes if process.poll() is None]
+    for process, name in running:
+        say(f"stopping {name}")
+        process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace
+    for process, _ in running:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def function_containers() -> set[str]:
     listed = subprocess.run(
         ["docker", "ps", "-aq", "--filter", "label=sam.cli.container.type=lambda"], capture_output=True, text=True
@@ -645,6 +661,16 @@ def running_stack(
         stack.callback(stop, poller, "the stream poller", 5)
         receiver = start_webhook_receiver(bridge_gateway(), webhook_port or free_port(), show_receiver)
         stack.callback(stop, receiver.process, "the webhook receiver", 5)
+        # Unwound first: the four stop side by side (each stop above then finds it ended).
+        stack.callback(
+            stop_together,
+            [
+                (receiver.process, "the webhook receiver"),
+                (poller, "the stream poller"),
+                (functions, "sam local start-lambda"),
+                (api, "sam local start-api"),
+            ],
+        )
         ui = stack.enter_context(admin_ui.serving(f"http://127.0.0.1:{api_port}", page_port, free_port()))
         yield {
             "api": f"http://127.0.0.1:{api_port}",
@@ -704,7 +730,9 @@ As an ORG Member (sent back to /settings):
   export MEMBER_TOKEN={member}
   export OTHER_ORG_ADMIN_TOKEN={admin_b}
 
-Record an event (platform backend route; sam local does not check AWS_IAM signatures):
+Record an event with the client (docs/client.md; sam local checks no signature, so any credentials do):
+  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local .venv/bin/python -c 'import os; from audit_log_client import AuditLog; print(AuditLog(os.environ["API"], "us-east-1").record("user.login", "{users_a[0][0]}", org_id="{org_a}", context={{"ip_address": "203.0.113.7"}}))'
+Or over HTTP (the platform backend route, AWS_IAM in a deployed stack):
   curl -sS -w '\\n' -X POST "$API/events" -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
     -d '{{"org_id": "{org_a}", "event_type": "member.invited", "actor": {{"id": "{users_a[0][0]}"}}, "targets": [{{"type": "user", "id": "usr_new"}}]}}'
 

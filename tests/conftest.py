@@ -22,6 +22,7 @@ from mypy_boto3_dynamodb import DynamoDBClient
 
 from devtools import moto_transactions
 from devtools.functions import LambdaContext, load_function
+from devtools.functions import api_event as api_event  # the tests build their API Gateway events with it
 from devtools.template import (
     create_checkpoint_bucket,
     create_exports_bucket,
@@ -66,6 +67,12 @@ TEST_ENV = {
 }
 os.environ.update(TEST_ENV)
 moto_transactions.install()  # transactions that cost DynamoDB's time, not one table copy per item
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first: pytest-xdist hands tests out in this order, and one begun
+    last would keep a worker busy minutes after the other ran out of work."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 @pytest.fixture
@@ -130,45 +137,6 @@ def ledger_resources_in_mock() -> Iterator[None]:
 def ddb() -> Iterator[DynamoDBClient]:
     with fresh_tables() as client:
         yield client
-
-
-def api_event(
-    method: str,
-    path: str,
-    body: Any = None,
-    *,
-    headers: dict[str, str] | None = None,
-    raw_body: str | None = None,
-    query: dict[str, str] | None = None,
-    authorizer: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event, as API Gateway hands it to Lambda."""
-    all_headers = {"Content-Type": "application/json", **(headers or {})}
-    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": f"/v1{path}",
-            "stage": "v1",
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "accountId": "123456789012",
-            "apiId": "abcdef1234",
-            "identity": {"sourceIp": "203.0.113.7", "userAgent": "pytest"},
-            **({"authorizer": authorizer} if authorizer is not None else {}),
-        },
-        "body": text,
-        "isBase64Encoded": False,
-    }
 
 
 def all_items(client: DynamoDBClient, table_name: str) -> list[dict[str, Any]]:

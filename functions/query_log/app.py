@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 
+from audit_log.event_rules import EventType, Identifier, Rfc3339, TargetType
 from audit_log.http import (
     SingleOriginCors,
     caller_org,
@@ -20,7 +21,7 @@ from audit_log.http import (
 )
 from audit_log.investigation.lookups import ActorQuery, list_event_types, search_actors
 from audit_log.investigation.terms import MAX_QUERY_CHARS
-from audit_log.models import ActorsPage, EventType, EventTypesPage, Identifier, LogPage, Rfc3339, TargetType
+from audit_log.models import ActorsPage, EventTypesPage, LogPage
 from audit_log.observability import logger, metrics, traced
 from audit_log.querying import Filters, read_page
 from audit_log.settings import QuerySettings, current

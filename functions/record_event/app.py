@@ -7,8 +7,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.metrics import MetricUnit
 
+from audit_log.event_rules import BatchIn, EventIn, IdempotencyKey
 from audit_log.http import create_resolver, documented_errors, json_response, lambda_handler_for, success
-from audit_log.models import BatchIn, BatchOut, BatchRecorded, EventIn, IdempotencyKey, Recorded
+from audit_log.models import BatchOut, BatchRecorded, Recorded
 from audit_log.observability import logger, metrics, traced
 from audit_log.recording import Outcome, record_events
 from audit_log.settings import RecordSettings, current

@@ -1080,6 +1080,15 @@ def streaming(local_api: LocalApi) -> Iterator[dict[str, Any]]:
     assert status == 201, body
     admin = token(org, "admin", "usr_ada", name="Ada Lovelace", email="ada@example.com")
     auth = {"Authorization": f"Bearer {admin}"}
+    # The panel offers the types recorded (GET /event-types), which the indexer derives
+    # from the table's stream within seconds, longer on a loaded machine: wait for them.
+    deadline = page_time.monotonic() + 120
+    while True:
+        status, types = local_api.call("GET", "/event-types", headers=auth)
+        if status == 200 and len(types["event_types"]) == len(events):
+            break
+        assert page_time.monotonic() < deadline, f"the event types indexed within 120 s: {status} {types}"
+        page_time.sleep(1)
     yield {"org": org, "events": events, "admin": admin, "auth": auth}
     status, listed = local_api.call("GET", "/streams", headers=auth)
     for stream in listed.get("streams", []) if status == 200 else []:

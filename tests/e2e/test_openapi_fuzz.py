@@ -1,5 +1,6 @@
-"""Schemathesis against the local stack, from the committed openapi.json: at least 1,000
-generated requests per record or log operation, 200 per other read (the ledger's, the
+"""Schemathesis against the local stack, from the committed openapi.json: at least 600
+generated requests per record or log operation (the unit tier sends thousands more
+through the handlers, faster), 200 per other read (the ledger's, the
 investigation helpers'), 50 per exports operation and 20 per streams operation, valid and invalid, through API
 Gateway emulation, the authorizer and the functions in Lambda containers. Every answer must be documented and
 conform to its schema, none may be a 5xx, invalid input must be refused, and each read
@@ -30,7 +31,7 @@ from tests.e2e.conftest import LocalApi
 
 pytestmark = pytest.mark.e2e
 
-CASES_PER_OPERATION = 1000
+CASES_PER_OPERATION = 600
 ORG = "org_fuzz"
 CHECKS = [
     checks.status_code_conformance,

@@ -10,6 +10,7 @@ import json
 import string
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,6 +121,7 @@ def _empty_the_table(ddb: Any, items: list[dict[str, Any]]) -> None:
         ddb.delete_item(TableName=TEST_ENV["TABLE_NAME"], Key={"pk": item["pk"], "sk": item["sk"]})
 
 
+@pytest.mark.long
 def test_generated_record_requests_get_2xx_or_4xx_and_a_4xx_writes_nothing(post: Any, ddb: Any) -> None:
     tried: list[int] = []
 

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto.s3 import models as moto_s3_models
 
+from audit_log.event_rules import EventIn
 from audit_log.exports import files, objects, worker
 from audit_log.exports.proofs import covering_nodes
-from audit_log.models import EventIn
 from audit_log.recording import record_events
 from audit_log.timestamps import format_utc_ms
 from tests.conftest import TEST_ENV, Exporter, HttpAnswer, Sealer, admin_context, all_items

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from mypy_boto3_dynamodb import DynamoDBClient
 
+from audit_log.event_rules import EventIn
 from audit_log.investigation import lookups
-from audit_log.models import EventIn
 from audit_log.recording import record_events
 from audit_log.timestamps import format_utc_ms
 from devtools.functions import LambdaContext, load_function

@@ -64,6 +64,7 @@ def sealer(environment: dict[str, str], batches: list[dict[str, Any]]) -> list[d
     return [seal_log.lambda_handler(batch, LambdaContext()) for batch in batches]
 
 
+@pytest.mark.long
 def test_two_sealer_processes_on_one_organisation_never_fork_it(shared_aws: dict[str, str]) -> None:
     dynamodb = events_table.dynamodb_client()
     stored: list[dict[str, Any]] = []

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from audit_log import events_table
-from audit_log.models import EventIn
+from audit_log.event_rules import EventIn
 from audit_log.recording import record_events
 from audit_log.timestamps import format_utc_ms
 from tests.conftest import TEST_ENV

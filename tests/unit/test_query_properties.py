@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit_log import events_table
-from audit_log.models import EventIn
+from audit_log.event_rules import EventIn
 from audit_log.recording import record_events
 from audit_log.timestamps import format_utc_ms
 from devtools.functions import LambdaContext, load_function
@@ -66,6 +67,7 @@ def matches(event: dict[str, Any], org: str, query: dict[str, Any]) -> bool:
     # A small budget makes type + actor pages stop early and resume from their cursor.
     read_budget=st.sampled_from([events_table.FILTERED_READ_BUDGET, 1, 4]),
 )
+@pytest.mark.long
 def test_walking_all_pages_returns_exactly_the_matching_events(
     log: list[dict[str, Any]], org: str, query: dict[str, Any], limit: int, read_budget: int
 ) -> None:

@@ -87,6 +87,7 @@ def _read_whole_log(get: Callable[[dict[str, str]], HttpAnswer]) -> list[dict[st
         query = {"limit": "37", "cursor": page.body["next_cursor"]}
 
 
+@pytest.mark.long
 def test_concurrent_recording_stores_every_event_once_in_log_order(shared_dynamodb: str) -> None:
     base = datetime.now(UTC) - timedelta(hours=1)
     rng = random.Random(7)

@@ -10,7 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from audit_log import events_table, recording
 from audit_log.errors import EventAlreadyExists
-from audit_log.models import EventIn
+from audit_log.event_rules import EventIn
 from tests.conftest import TEST_ENV, stored_events
 from tests.unit.test_record_validation import valid_event
 

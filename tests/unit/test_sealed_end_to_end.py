@@ -19,7 +19,7 @@ import pytest
 from ulid import ULID
 
 from audit_log import events_table
-from audit_log.models import EventIn
+from audit_log.event_rules import EventIn
 from audit_log.recording import event_item
 from audit_log.timestamps import format_utc_ms
 from audit_log_client.api import Client
@@ -153,6 +153,7 @@ def public_key(url: str) -> Any:
     return load_public_key(json.dumps(Client(url, "admin-org_north").get_json("/ledger/public-key")))
 
 
+@pytest.mark.long
 def test_ten_thousand_events_of_four_organisations_audit_clean(
     ledger_resources: Any, lambda_context: Any, ledger_api: str
 ) -> None:

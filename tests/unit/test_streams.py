@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
+from audit_log.event_rules import EventIn
 from audit_log.ledger import storage as ledger_storage
-from audit_log.models import EventIn
 from audit_log.recording import record_events
 from audit_log.streams import delivery, transport
 from audit_log.streams.transport import Answer
@@ -312,6 +312,7 @@ def log_events(get: Any, event_type: str, org: str = "org_a") -> list[dict[str, 
     return list(get({"event_type": event_type}, org=org).body["events"])
 
 
+@pytest.mark.long
 def test_failing_for_24_hours_pauses_the_stream_and_resume_goes_on_from_the_first_undelivered_event(
     streams_api: Any, pipeline: Pipeline, receiver: Receiver, get: Any
 ) -> None:

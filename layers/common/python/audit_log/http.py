@@ -39,7 +39,8 @@ from audit_log.errors import (
     TooManyStreams,
     WriteContention,
 )
-from audit_log.models import ErrorBody, InexactNumber
+from audit_log.event_rules import InexactNumber, body_field_path, error_message, shortened
+from audit_log.models import ErrorBody
 from audit_log.observability import logger, metrics, tracer
 from audit_log.org_ids import is_org_id
 from audit_log.own_use import Requester
@@ -57,7 +58,6 @@ _OWN_PROBLEMS = (_NOT_AN_OBJECT, _TOO_DEEP, _BAD_NUMBER, _DUPLICATE_NAME)
 # An error answer must stay small whatever the request: a body of 150,000 unknown fields
 # would otherwise list each one, past what Lambda can return (6 MB).
 MAX_LISTED_ERRORS = 50
-MAX_FIELD_NAME = 64
 
 
 # What each error status means, for the OpenAPI document (`responses=` of each route).
@@ -149,19 +149,11 @@ def error_response(status: HTTPStatus, message: str, errors: Iterable[tuple[str,
 
 
 def field_path(loc: Sequence[str | int]) -> str:
-    """`("body", "events", 3, "actor", "id")` → `events[3].actor.id`. A name past
-    MAX_FIELD_NAME characters (an unknown field can be called anything) is cut short."""
+    """`("body", "events", 3, "actor", "id")` → `events[3].actor.id`; a header by its name."""
     parts = list(loc[1:] if loc and loc[0] in _LOCATIONS else loc)
     if loc and loc[0] == "header" and parts:
-        return _HEADER_NAMES.get(str(parts[0]).lower(), _shortened(str(parts[0])))
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{_shortened(part)}" if path else _shortened(part))
-    return path or "body"
-
-
-def _shortened(name: str) -> str:
-    return name if len(name) <= MAX_FIELD_NAME else f"{name[: MAX_FIELD_NAME - 1]}…"
+        return _HEADER_NAMES.get(str(parts[0]).lower(), shortened(str(parts[0])))
+    return body_field_path(parts)
 
 
 def _counted(message: str, errors: Sequence[Any]) -> str:
@@ -251,7 +243,7 @@ def create_resolver(rejected_metric: str, cors: CORSConfig | None = None) -> API
 
     def _invalid_parameter(error: InvalidParameter) -> Response[Any]:
         metrics.add_metric(name=rejected_metric, unit=MetricUnit.Count, value=1)
-        return error_response(HTTPStatus.BAD_REQUEST, error.title, [(_shortened(error.field), str(error))])
+        return error_response(HTTPStatus.BAD_REQUEST, error.title, [(shortened(error.field), str(error))])
 
     def _not_an_admin(error: NotAnAdmin) -> Response[Any]:
         logger.warning("Request without an ORG Admin's authorizer context: refused", extra={"reason": str(error)})
@@ -393,10 +385,6 @@ def _events_in(app: APIGatewayRestResolver) -> int:
 
 
 def _message(item: dict[str, Any]) -> str:
-    if item["type"] == "missing":
-        return "is required"
-    if item["type"] == "extra_forbidden":
-        return "is not a known field"
     if tuple(item["loc"]) == ("body",):
         return "must be a JSON object"
-    return str(item["msg"]).removeprefix("Value error, ")
+    return error_message(item)

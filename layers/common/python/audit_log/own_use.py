@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from audit_log.errors import InvalidParameter
-from audit_log.models import EventIn
+from audit_log.event_rules import EventIn
 
 MAX_ACTOR_ID = 128
 MAX_USER_AGENT = 1024

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from audit_log.models import EventType, Identifier, Rfc3339, TargetType
+from audit_log.event_rules import EventType, Identifier, Rfc3339, TargetType
 
 ExportFormat = Literal["csv", "ndjson"]
 ExportState = Literal["queued", "running", "succeeded", "failed"]

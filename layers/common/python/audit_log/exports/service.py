@@ -9,10 +9,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from audit_log.cursors import decode_cursor, encode_cursor
 from audit_log.errors import ExportNotFound, StoreUnavailable
+from audit_log.event_rules import EventIn
 from audit_log.exports import objects, storage
 from audit_log.exports.models import ExportFilters, ExportIn, ExportOut, ExportsPage, RequestedBy
 from audit_log.exports.worker import WorkMessage, queue_step
-from audit_log.models import EventIn
 from audit_log.own_use import Requester, admin_event
 from audit_log.querying import Filters
 from audit_log.recording import record_events

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
-from audit_log.models import EventType
+from audit_log.event_rules import EventType
 
 StreamType = Literal["webhook", "splunk_hec", "datadog", "s3"]
 StreamState = Literal["active", "failing", "paused"]

@@ -8,8 +8,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from audit_log.errors import StreamNotFound, StreamNotPaused, StreamRefused
+from audit_log.event_rules import EventIn
 from audit_log.ledger import storage as ledger_storage
-from audit_log.models import EventIn
 from audit_log.observability import logger
 from audit_log.own_use import Requester, admin_event
 from audit_log.recording import record_events

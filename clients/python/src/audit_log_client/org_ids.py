@@ -1,0 +1,1 @@
+../../../../layers/common/python/audit_log/org_ids.py

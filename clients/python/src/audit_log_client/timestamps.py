@@ -1,0 +1,1 @@
+../../../../layers/common/python/audit_log/timestamps.py
