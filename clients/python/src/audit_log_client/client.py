@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import botocore.session
 import httpx
@@ -30,6 +30,7 @@ from audit_log_client.signing import Signer
 
 DEFAULT_TIMEOUT = 10.0  # seconds, for each of connecting, reading and writing
 MAX_CONNECTIONS = 20
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 
 def _base_url(api_url: str) -> str:
@@ -43,22 +44,23 @@ def _limits() -> httpx.Limits:
     return httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
 
 
-class _Common:
+class _Common(Generic[H]):
     """What both clients hold: the API's address, the signer (made on first use, so
-    an admin tool that only reads needs no AWS credentials), the retry policy and the
-    default organisation."""
+    an admin tool that only reads needs no AWS credentials), the retry policy, the
+    default organisation and the pooled HTTP client (`H`: blocking or asyncio)."""
 
     def __init__(
         self,
         api_url: str,
-        region: str | None,
+        region: str | None = None,
         *,
-        org_id: str | None,
-        timeout: float,
-        retry: RetryPolicy | None,
-        session: botocore.session.Session | None,
-        credentials: Credentials | None,
-        signer: Signer | None,
+        org_id: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        session: botocore.session.Session | None = None,
+        credentials: Credentials | None = None,
+        signer: Signer | None = None,
+        http: H | None = None,
     ) -> None:
         self.api_url = _base_url(api_url)
         self.org_id = org_id
@@ -68,6 +70,10 @@ class _Common:
         self._session = session
         self._credentials = credentials
         self._signer = signer
+        self._http: H = http if http is not None else self._new_http(timeout)
+
+    def _new_http(self, timeout: float) -> H:
+        raise NotImplementedError  # each client names its own
 
     @property
     def signer(self) -> Signer:
@@ -152,34 +158,12 @@ def _filters(
     }
 
 
-class AuditLog(_Common):
+class AuditLog(_Common[httpx.Client]):
     """The blocking client. Thread-safe: one per process, shared by every request
     handler, keeps its connections open between calls."""
 
-    def __init__(
-        self,
-        api_url: str,
-        region: str | None = None,
-        *,
-        org_id: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        session: botocore.session.Session | None = None,
-        credentials: Credentials | None = None,
-        signer: Signer | None = None,
-        http: httpx.Client | None = None,
-    ) -> None:
-        super().__init__(
-            api_url,
-            region,
-            org_id=org_id,
-            timeout=timeout,
-            retry=retry,
-            session=session,
-            credentials=credentials,
-            signer=signer,
-        )
-        self._http = http or httpx.Client(timeout=timeout, limits=_limits())
+    def _new_http(self, timeout: float) -> httpx.Client:
+        return httpx.Client(timeout=timeout, limits=_limits())
 
     def __enter__(self) -> Self:
         return self
@@ -333,35 +317,13 @@ class AuditLog(_Common):
         return audit.audit(self.reader(token), key, kept_checkpoint)
 
 
-class AsyncAuditLog(_Common):
+class AsyncAuditLog(_Common[httpx.AsyncClient]):
     """The asyncio client: the same calls as AuditLog, awaited, on httpx.AsyncClient.
     Exports and audits, long and mostly waiting on files, run the blocking code in a
     worker thread."""
 
-    def __init__(
-        self,
-        api_url: str,
-        region: str | None = None,
-        *,
-        org_id: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        session: botocore.session.Session | None = None,
-        credentials: Credentials | None = None,
-        signer: Signer | None = None,
-        http: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(
-            api_url,
-            region,
-            org_id=org_id,
-            timeout=timeout,
-            retry=retry,
-            session=session,
-            credentials=credentials,
-            signer=signer,
-        )
-        self._http = http or httpx.AsyncClient(timeout=timeout, limits=_limits())
+    def _new_http(self, timeout: float) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=timeout, limits=_limits())
 
     async def __aenter__(self) -> Self:
         return self
