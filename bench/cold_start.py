@@ -44,7 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ from devtools.template import load_template
 BASELINE = "baseline: boto3 + DynamoDB client"
 TRACING_OFF = " (tracing off)"
 NO_LAYER_BYTECODE = " (layer without bytecode)"
+UNDONE = " (undone: "
 
 # What the Lambda runtime ships beside its boto3 (and botocore needs): the children's
 # only third-party packages besides the layer.
@@ -75,15 +76,82 @@ _REPORT = (
     "print(json.dumps({'seconds': elapsed, 'max_rss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
 )
 _LAYER_CLIENT = "from audit_log import events_table\nevents_table.dynamodb_client()\n"
-_INITS = {
+# What each function's first request would make if init did not: the signing keys for
+# the authorizer, the KMS client for the deploy-time key output, the DynamoDB client for
+# every other function (each reads or writes a table first thing).
+_SPECIAL_INITS = {
     "authorizer": (
-        "load_function('authorizer')\n"
         "from audit_log.tokens import AuthorizerSettings, signing_keys\n"
         "signing_keys(AuthorizerSettings.from_environ())\n"
     ),
-    "record_event": "load_function('record_event')\n" + _LAYER_CLIENT,
-    "query_log": "load_function('query_log')\n" + _LAYER_CLIENT,
+    "ledger_key_output": "from audit_log import aws_clients\naws_clients.kms()\n",
 }
+# Goal: import-and-init time as a multiple of the baseline's. The authorizer runs on
+# every uncached admin request, so it is held to half; every other function to 1.4x.
+AUTHORIZER_GOAL = 0.5
+FUNCTION_GOAL = 1.4
+
+
+@dataclass(frozen=True)
+class Change:
+    """A saving made to the cold start, and how a child undoes it, so that every run
+    measures what each one still gains, side by side with the functions as they are."""
+
+    name: str  # what was done, for the report
+    undone_by: str  # how a child undoes it, for the report
+    functions: tuple[str, ...]  # measured with it undone
+    before: str = ""  # run before the clock starts
+    during: str = ""  # run inside the clock, after the function's init
+
+
+CHANGES = (
+    Change(
+        "the collector paused while a function loads (`audit_log.loading`)",
+        "the collector left on (`gc.disable` made a no-op)",
+        ("authorizer", "record_event", "query_log"),
+        before="import gc\ngc.disable = lambda: None\n",  # loading.start() then leaves it on
+    ),
+    Change(
+        "Powertools' `event_handler` and `data_classes` packages loaded name by name (`audit_log.loading`)",
+        "both packages' `__init__` run whole",
+        ("authorizer", "record_event", "query_log"),
+        # asking a stand-in for __all__ runs the package's own __init__: every module in it
+        during=(
+            "from aws_lambda_powertools.event_handler import __all__\n"
+            "from aws_lambda_powertools.utilities.data_classes import __all__\n"
+        ),
+    ),
+    Change(
+        "answer and settings models built on first use (`defer_build`)",
+        "every model of `models` and `settings` built at init",
+        ("record_event", "query_log"),
+        during=(
+            "import pydantic\nfrom audit_log import models, settings\n"
+            "for module in (models, settings):\n"
+            "    for value in vars(module).values():\n"
+            "        if isinstance(value, type) and issubclass(value, pydantic.BaseModel):\n"
+            "            value.model_rebuild()\n"  # builds a deferred model; a built one is left
+        ),
+    ),
+    Change(
+        "pydantic's plugin search off (PYDANTIC_DISABLE_PLUGINS)",
+        "the variable unset",
+        ("record_event", "query_log"),
+        before="import os\nos.environ.pop('PYDANTIC_DISABLE_PLUGINS', None)\n",
+    ),
+    Change(
+        "botocore's clients, not boto3's (`aws_clients`, `attribute_values`)",
+        "`import boto3` (the import alone)",
+        ("record_event", "query_log"),
+        during="import boto3\n",  # what boto3 added: its import (its client is botocore's)
+    ),
+    Change(
+        "X-Ray patches botocore only (`observability`)",
+        "X-Ray's `patch_all()` (Tracer's default) after init",
+        ("record_event", "query_log"),
+        during="from aws_xray_sdk.core import patch_all\npatch_all()\n",  # Tracer's default
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -93,26 +161,42 @@ class Target:
     function: str | None
     tracing: bool = True
     layer_bytecode: bool = True  # False: a copy of the layer without its bytecode
+    undone: Change | None = None
 
     @property
     def init(self) -> str:
-        return _INITS[self.function] if self.function else "import boto3\nboto3.client('dynamodb')\n"
+        if self.function is None:
+            return "import boto3\nboto3.client('dynamodb')\n"
+        code = f"load_function({self.function!r})\n" + _SPECIAL_INITS.get(self.function, _LAYER_CLIENT)
+        return code + (self.undone.during if self.undone else "")
+
+    @property
+    def before(self) -> str:
+        return self.undone.before if self.undone else ""
+
+    @property
+    def goal(self) -> float | None:
+        if self.function is None or not (self.tracing and self.layer_bytecode) or self.undone:
+            return None
+        return AUTHORIZER_GOAL if self.function == "authorizer" else FUNCTION_GOAL
 
 
-TARGETS = {
-    "authorizer": Target("authorizer"),
-    "record_event": Target("record_event"),
-    "query_log": Target("query_log"),
-    BASELINE: Target(None),
-    "record_event" + TRACING_OFF: Target("record_event", tracing=False),
-    "query_log" + TRACING_OFF: Target("query_log", tracing=False),
-    "authorizer" + NO_LAYER_BYTECODE: Target("authorizer", layer_bytecode=False),
-    "record_event" + NO_LAYER_BYTECODE: Target("record_event", layer_bytecode=False),
-    "query_log" + NO_LAYER_BYTECODE: Target("query_log", layer_bytecode=False),
-}
+def targets(functions: list[str]) -> dict[str, Target]:
+    """Every function as deployed, the baseline, and the variants: tracing off for the two
+    busiest, no layer bytecode for the three the goals began with, each change undone."""
+    found = {name: Target(name) for name in sorted(functions)}
+    found[BASELINE] = Target(None)
+    for name in ("record_event", "query_log"):
+        found[name + TRACING_OFF] = Target(name, tracing=False)
+    for name in ("authorizer", "record_event", "query_log"):
+        found[name + NO_LAYER_BYTECODE] = Target(name, layer_bytecode=False)
+    for change in CHANGES:
+        for name in change.functions:
+            found[f"{name}{UNDONE}{change.name})"] = Target(name, undone=change)
+    return found
+
+
 RUNS = 12  # rounds measured (at least 10, for a stable median), after one warm-up round
-# Goal: import-and-init time as a multiple of the baseline's.
-GOALS = {"authorizer": 0.5, "record_event": 1.4, "query_log": 1.4}
 
 # Runs a round's children one after another and prints their outputs as one JSON list; it
 # imports nothing big, so the children's ru_maxrss is their own (see the module docstring).
@@ -159,15 +243,16 @@ class Sandbox:
     layer_without_bytecode: Path  # a copy of it without
     runtime: Path  # the runtime's packages, linked from this venv
     functions: dict[str, Path]  # each function's built app.py
+    targets: dict[str, Target]
 
-    def argv(self, name: str, *flags: str) -> list[str]:
-        target = TARGETS[name]
+    def argv(self, name: str, *flags: str, before: str = "") -> list[str]:
+        target = self.targets[name]
         layer = self.layer if target.layer_bytecode else self.layer_without_bytecode
         task_root = [str(self.functions[target.function].parent)] if target.function else []
         path = [*task_root, str(layer), str(self.runtime)]
         functions = {function: str(app) for function, app in self.functions.items()}
         code = f"import sys\nsys.path[:] = {path!r} + sys.path\nFUNCTIONS = {functions!r}\n" + _PRELUDE
-        code += "started = time.perf_counter()\n" + target.init + _REPORT
+        code += before + target.before + "started = time.perf_counter()\n" + target.init + _REPORT
         return [sys.executable, "-S", "-B", *flags, "-c", code]
 
 
@@ -207,23 +292,34 @@ def sandbox(scratch: Path) -> Sandbox:
         assert spec is not None and spec.origin is not None, f"{package} is not installed"
         source = Path(spec.origin)
         source = source.parent if source.name == "__init__.py" else source
-        (runtime / source.name).symlink_to(source, target_is_directory=source.is_dir())
+        link = runtime / source.name
+        link.symlink_to(source, target_is_directory=source.is_dir())
         # The children write no bytecode: make sure the runtime's own is there, as on Lambda.
-        compileall.compile_dir(source, quiet=2) if source.is_dir() else compileall.compile_file(source, quiet=2)
+        # A package's is inside the linked directory; a one-file module's (six) belongs in
+        # runtime/__pycache__, beside the link, where the import system looks for it.
+        compileall.compile_dir(source, quiet=2) if source.is_dir() else compileall.compile_file(link, quiet=2)
     layer = built_layer()
     if not any(layer.glob(f"audit_log/__pycache__/*.{sys.implementation.cache_tag}.pyc")):
         raise RuntimeError(f"the built layer at {layer} has no {sys.implementation.cache_tag} bytecode")
     without = scratch / "layer-without-bytecode"
     shutil.copytree(layer, without, ignore=shutil.ignore_patterns("__pycache__"))
-    return Sandbox(layer=layer, layer_without_bytecode=without, runtime=runtime, functions=built_functions())
+    functions = built_functions()
+    return Sandbox(
+        layer=layer,
+        layer_without_bytecode=without,
+        runtime=runtime,
+        functions=functions,
+        targets=targets(list(functions)),
+    )
 
 
 def child_env(box: Sandbox, name: str, jwks_json: str) -> dict[str, str]:
     """A deployed function's environment (see the module docstring), with the development
     JWKS inline for the authorizer, as `make local` configures it."""
-    target = TARGETS[name]
+    target = box.targets[name]
     unwanted = {"POWERTOOLS_TRACE_DISABLED", "PYTHONPATH"}
     env = {key: value for key, value in os.environ.items() if key not in unwanted}
+    env.update(template_globals())
     env.update(
         {
             "LAMBDA_TASK_ROOT": str(box.functions[target.function].parent if target.function else ROOT),
@@ -236,6 +332,13 @@ def child_env(box: Sandbox, name: str, jwks_json: str) -> dict[str, str]:
     if not target.tracing:
         env["POWERTOOLS_TRACE_DISABLED"] = "1"
     return env
+
+
+def template_globals() -> dict[str, str]:
+    """The environment template.yaml gives every function (its Globals), as far as it is
+    plain text; the endpoint stays out (empty: the real one, which no child calls)."""
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    return {key: value for key, value in variables.items() if isinstance(value, str) and value}
 
 
 def run_round(box: Sandbox, names: list[str], jwks_json: str) -> list[dict[str, Any]]:
@@ -252,9 +355,11 @@ def run_round(box: Sandbox, names: list[str], jwks_json: str) -> list[dict[str, 
 def import_breakdown(box: Sandbox, name: str, jwks_json: str) -> list[tuple[str, float]]:
     """Where one target's import time goes: Python's own `-X importtime` report of one
     extra child, its self times summed by top-level package, biggest first. One run, and
-    the report itself slows imports, so the shares are what to read, not the totals."""
+    the report itself slows imports, so the shares are what to read, not the totals. The
+    collector is off in that child: a collection lands in whichever import happens to be
+    running, and would be counted as that package's own time."""
     done = subprocess.run(
-        box.argv(name, "-X", "importtime"),
+        box.argv(name, "-X", "importtime", before="import gc\ngc.disable()\ngc.enable = lambda: None\n"),
         env=child_env(box, name, jwks_json),
         cwd=ROOT,
         capture_output=True,
@@ -273,17 +378,21 @@ def import_breakdown(box: Sandbox, name: str, jwks_json: str) -> list[tuple[str,
     return sorted(totals.items(), key=lambda entry: entry[1], reverse=True)
 
 
-def measure(runs: int = RUNS) -> ColdStartResult:
-    """Every target, `runs` interleaved rounds, in a scratch sandbox removed afterwards."""
+def measure(runs: int = RUNS, only: list[str] | None = None) -> ColdStartResult:
+    """Every target (or `only` these and the baseline), `runs` interleaved rounds, in a
+    scratch sandbox removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as scratch:
-        return measure_in(sandbox(Path(scratch)), runs)
+        box = sandbox(Path(scratch))
+        if only is not None:
+            box = replace(box, targets={name: box.targets[name] for name in box.targets if name in {*only, BASELINE}})
+        return measure_in(box, runs)
 
 
 def measure_in(box: Sandbox, runs: int) -> ColdStartResult:
     jwks_json = json.dumps(dev_jwks())
-    seconds: dict[str, list[float]] = {name: [] for name in TARGETS}
-    rss: dict[str, list[int]] = {name: [] for name in TARGETS}
-    names = list(TARGETS)
+    seconds: dict[str, list[float]] = {name: [] for name in box.targets}
+    rss: dict[str, list[int]] = {name: [] for name in box.targets}
+    names = list(box.targets)
     for round_number in range(runs + 1):
         progress(f"cold start: round {round_number}/{runs}" + (" (warm-up, discarded)" if round_number == 0 else ""))
         # Rotate who goes first, so no target always runs right after the same neighbour.
@@ -302,10 +411,23 @@ def measure_in(box: Sandbox, runs: int) -> ColdStartResult:
             max_ms=max(values) * 1000,
             median_peak_rss_mib=statistics.median(rss[name]) / 1024,
             ratio=statistics.median(values) / baseline,
-            goal=GOALS.get(name),
+            goal=box.targets[name].goal,
         )
         for name, values in seconds.items()
     ]
-    progress("cold start: import time by package (-X importtime)")
-    imports = {name: import_breakdown(box, name, jwks_json) for name in (*GOALS, BASELINE)}
+    progress("cold start: import time by package (-X importtime, collector off)")
+    broken_down = [name for name in ("authorizer", "record_event", "query_log") if name in box.targets]
+    imports = {name: import_breakdown(box, name, jwks_json) for name in (*broken_down, BASELINE)}
     return ColdStartResult(runs=runs, rows=rows, imports=imports)
+
+
+if __name__ == "__main__":  # the cold-start section alone: python -m bench.cold_start [--runs N] [target ...]
+    import argparse
+
+    from bench import report
+
+    parser = argparse.ArgumentParser(description="Cold start only (sam build first), printed as in results.md")
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("only", nargs="*", help="these targets and the baseline (default: every target)")
+    options = parser.parse_args()
+    print("\n".join(report.cold_section(measure(options.runs, options.only or None))))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from audit_log.events_table import FILTERED_READ_BUDGET
 from bench.client import BLOCK, ClientResult
-from bench.cold_start import BASELINE, NO_LAYER_BYTECODE, TRACING_OFF, ColdStartResult
+from bench.cold_start import BASELINE, CHANGES, NO_LAYER_BYTECODE, TRACING_OFF, UNDONE, ColdStartResult
 from bench.exports import MEMORY_GOAL_MB, PROOF_GOAL_BYTES, ExportResult
 from bench.investigation import BATCH as INDEX_BATCH
 from bench.investigation import LIMIT as HISTORY_LIMIT
@@ -142,15 +142,17 @@ def cold_section(result: ColdStartResult) -> list[str]:
         "",
         f"Import and init of each function's handler module in a fresh process, median of {result.runs} "
         "interleaved rounds (one process of each per round, after one discarded warm-up round), beside a "
-        "process that only imports boto3 and creates a DynamoDB client. Init: the DynamoDB client "
-        "(`events_table.dynamodb_client()`) for record_event and query_log, the signing keys "
-        "(`tokens.signing_keys`, JWKS_JSON) for the authorizer. The processes import only what a deployed "
+        "process that only imports boto3 and creates a DynamoDB client. Init: what the first request would "
+        "otherwise make: the signing keys (`tokens.signing_keys`, JWKS_JSON) for the authorizer, the KMS "
+        "client for ledger_key_output, the DynamoDB client (`events_table.dynamodb_client()`) for every "
+        "other function. The processes import only what a deployed "
         "function can: the layer exactly as `sam build` built it, and boto3 with the libraries Lambda's "
         "runtime ships beside it (site-packages off, so the venv's awscrt and pyOpenSSL, which botocore "
         "would load and Lambda does not have, stay out), and each function's `app.py` from its `sam build` "
         "directory. They write no bytecode (`-B`), as on Lambda's read-only /opt: they use the bytecode the "
         "layer ships (layers/common/Makefile compiles it) and the runtime's own. They get a deployed "
-        "function's environment (LAMBDA_TASK_ROOT set, tracing on), so Powertools' Tracer patches botocore "
+        "function's environment (template.yaml's Globals, LAMBDA_TASK_ROOT set, tracing on), so Powertools' "
+        "Tracer patches botocore "
         "at import as with `Tracing: Active`; the goals are judged on that, and the *tracing off* rows show "
         "what the instrumentation costs. The *layer without bytecode* rows import a copy of the layer with "
         "its bytecode removed: what every cold start would pay if the layer shipped none, since nothing can "
@@ -161,6 +163,8 @@ def cold_section(result: ColdStartResult) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for row in result.rows:
+        if UNDONE in row.name:
+            continue
         goal = "—" if row.goal is None else f"≤ {row.goal}x"
         function, _, variant = row.name.partition(" (")
         name = row.name if row.name == BASELINE else f"`{function}`" + (f" ({variant}" if variant else "")
@@ -168,6 +172,7 @@ def cold_section(result: ColdStartResult) -> list[str]:
             f"| {name} | {row.median_ms:.0f} ms | {row.min_ms:.0f} - {row.max_ms:.0f} ms | {row.ratio:.2f}x "
             f"| {goal} | {yes_no(row.met)} | {row.median_peak_rss_mib:.1f} MiB |"
         )
+    lines += changes_table(result)
     targets = list(result.imports)
     by_target = {target: dict(entries) for target, entries in result.imports.items()}
     packages: list[str] = []
@@ -176,8 +181,10 @@ def cold_section(result: ColdStartResult) -> list[str]:
     lines += [
         "",
         "Where the import time goes: one extra process per target under `python -X importtime`, self time "
-        "summed by top-level package (that report slows imports down, so read the shares, not the totals; "
-        "creating the client or loading keys is not an import and is not in it):",
+        "summed by top-level package, with the collector off in that process (a collection would be counted "
+        "in whichever import it interrupted). The report slows imports down, so read the shares, not the "
+        "totals; creating the client or loading keys is not an import and is not in it; and a module that "
+        "several packages import is counted once, for whichever imported it first:",
         "",
         "| package | " + " | ".join(targets) + " |",
         "|---|" + "---|" * len(targets),
@@ -207,6 +214,33 @@ def cold_section(result: ColdStartResult) -> list[str]:
             lines.append(
                 f"- `{row.name}`: {row.ratio:.2f}x the baseline (goal ≤ {row.goal}x). Import self time it spends "
                 f"beyond the baseline's, by package: {listed}.{tracing}"
+            )
+    return lines
+
+
+def changes_table(result: ColdStartResult) -> list[str]:
+    """Each cold-start saving, measured in this same run: the function as it is beside the
+    same function with that one change undone."""
+    rows = {row.name: row for row in result.rows}
+    lines = [
+        "",
+        "What each change made to the cold start gains, in this run: the function as it is beside the same "
+        "function with only that change undone in its process (*undone by*), medians of the same rounds. "
+        "Gains are not additive: a module two changes both avoid is counted by each.",
+        "",
+        "| change | undone by | function | as it is | undone | gain | gain ÷ baseline |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for change in CHANGES:
+        for function in change.functions:
+            undone = rows.get(f"{function}{UNDONE}{change.name})")
+            current = rows.get(function)
+            if undone is None or current is None:
+                continue
+            gain = undone.median_ms - current.median_ms
+            lines.append(
+                f"| {change.name} | {change.undone_by} | `{function}` | {current.median_ms:.0f} ms "
+                f"| {undone.median_ms:.0f} ms | {gain:+.0f} ms | {undone.ratio - current.ratio:+.2f}x |"
             )
     return lines
 
@@ -272,18 +306,25 @@ def writes_section(result: WriteResult) -> list[str]:
         "sent is captured and costed by DynamoDB's rules: 1 write unit per KB (rounded up) per item written, "
         "2 per KB inside a transaction, plus one standard write per index whose keys the item carries, sized "
         f"by what the index projects. Indexes (from template.yaml): {index_names}. "
-        "Goal: ≤ 3 write units per ≤ 1 KiB event without an idempotency key, ≤ 5 with one.",
+        "Goal: ≤ 3 write units per ≤ 1 KiB event without an idempotency key, ≤ 5 with one. Every request also "
+        "asked for the engine's own count (`ReturnConsumedCapacity: INDEXES`); *engine reported* is what came "
+        "back. moto does not bill: it answers a fixed 1.0 per PutItem, whatever the item or its indexes, and "
+        "nothing for a transaction, so the derived units are the figures here; DynamoDB itself would report "
+        "what it bills.",
         "",
         "| request | idempotency key | events | DynamoDB calls | calls per event | operation | event item size "
-        "| units per event: event + marker + indexes | write units per event | goal | met |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| units per event: event + marker + indexes | write units per event (derived) | engine reported "
+        "| goal | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result.rows:
         per = row.per_event
+        reported = "none" if row.reported_per_event is None else f"{row.reported_per_event:g} per event"
         lines.append(
             f"| {row.request} | {'yes' if row.with_key else 'no'} | {row.events} | {row.calls} "
             f"| {row.calls_per_event:.2f} | {row.operations} | {row.min_item_bytes}-{row.max_item_bytes} B "
-            f"| {per[0]:g} + {per[1]:g} + {per[2]:g} | **{row.units_per_event:g}** | ≤ {row.goal} | {yes_no(row.met)} |"
+            f"| {per[0]:g} + {per[1]:g} + {per[2]:g} | **{row.units_per_event:g}** | {reported} | ≤ {row.goal} "
+            f"| {yes_no(row.met)} |"
         )
     lines += [
         "",

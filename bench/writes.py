@@ -17,6 +17,12 @@ rules:
   transactional rows rise by 1 unit per index per KB).
 
 The indexes and their projections are read from template.yaml, not restated here.
+
+Each captured request also asks for DynamoDB's own count (`ReturnConsumedCapacity:
+INDEXES`), and what the engine answers is reported beside the derived figure. moto answers
+a fixed 1.0 per PutItem, whatever the item's size or indexes, and nothing for a
+transaction: it does not bill, so the derived units are the ones to read here. Against
+DynamoDB itself the same request gives the billed figure.
 """
 
 import math
@@ -143,12 +149,21 @@ def units_of(operation: str, params: dict[str, Any], units: Units) -> None:
 
 @dataclass
 class CallLog:
-    """Every request the client sends: (operation, parameters as passed)."""
+    """Every request the client sends: (operation, parameters as passed), each asking for
+    the engine's ConsumedCapacity, and the capacity units the engine reported (None: it
+    reported none for that request)."""
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    reported: list[float | None] = field(default_factory=list)
 
     def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self.calls.append((model.name, params))
+        self.calls.append((model.name, dict(params)))
+        params["ReturnConsumedCapacity"] = "INDEXES"
+
+    def answered(self, parsed: dict[str, Any], **_: Any) -> None:
+        consumed = parsed.get("ConsumedCapacity")
+        entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
+        self.reported.append(sum(float(entry.get("CapacityUnits", 0)) for entry in entries) if entries else None)
 
 
 @dataclass(frozen=True)
@@ -161,6 +176,11 @@ class WriteRow:
     units: Units
     max_item_bytes: int
     min_item_bytes: int
+    reported_units: float | None  # the engine's own ConsumedCapacity, summed; None if any call had none
+
+    @property
+    def reported_per_event(self) -> float | None:
+        return None if self.reported_units is None else self.reported_units / self.events
 
     @property
     def calls_per_event(self) -> float:
@@ -199,6 +219,7 @@ def run(request: str, events: list[EventIn], with_key: bool, batch: int) -> Writ
     log = CallLog()
     client = events_table.dynamodb_client()
     client.meta.events.register("provide-client-params.dynamodb", log)
+    client.meta.events.register("after-call.dynamodb", log.answered)
     try:
         for start in range(0, len(events), batch):
             chunk = events[start : start + batch]
@@ -207,6 +228,7 @@ def run(request: str, events: list[EventIn], with_key: bool, batch: int) -> Writ
             assert not any(outcome.duplicate for outcome in outcomes)
     finally:
         client.meta.events.unregister("provide-client-params.dynamodb", log)
+        client.meta.events.unregister("after-call.dynamodb", log.answered)
     units = Units()
     for operation, params in log.calls:
         units_of(operation, params, units)
@@ -220,6 +242,7 @@ def run(request: str, events: list[EventIn], with_key: bool, batch: int) -> Writ
         units=units,
         max_item_bytes=max(units.sizes),
         min_item_bytes=min(units.sizes),
+        reported_units=None if None in log.reported else sum(value for value in log.reported if value is not None),
     )
 
 

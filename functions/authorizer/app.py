@@ -5,6 +5,10 @@ answer is right for the next route too); ORG Members get an explicit Deny (403);
 anything else is "Unauthorized" (401). No boto3, no DynamoDB access.
 """
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -84,3 +88,6 @@ def _text(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("not a string")
     return value
+
+
+loading.done()

@@ -3,6 +3,10 @@ audit_log.exports.worker). A message that is not a work message is logged and dr
 (retrying it could never help); a step that hits an unexpected error is reported failed,
 so the queue delivers it again and, after its last delivery, the export is marked failed."""
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -45,3 +49,6 @@ def _step(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=_step, processor=processor, context=context)
+
+
+loading.done()

@@ -2,6 +2,10 @@
 an export and downloading it (`GET /exports/{export_id}`), and listing their exports
 (`GET /exports`). Each request is recorded in the log as `audit_log.exported`."""
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 from http import HTTPStatus
 from typing import Annotated
 
@@ -99,3 +103,5 @@ def list_all(
 
 
 lambda_handler = lambda_handler_for(app)
+
+loading.done()

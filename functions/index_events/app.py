@@ -9,6 +9,10 @@ done. A record that is not an event is logged and left out: the sealer, which mu
 every event, reports it.
 """
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -41,3 +45,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         },
     )
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in outcome.failed_sequence_numbers]}
+
+
+loading.done()

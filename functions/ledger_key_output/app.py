@@ -3,6 +3,10 @@ and CheckpointKeyId. CloudFormation cannot read a KMS public key itself; this re
 when the stack is created or updated and answers CloudFormation's pre-signed response
 URL (the protocol of AWS::CloudFormation::CustomResource)."""
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 import json
 import urllib.request
 from typing import Any
@@ -45,3 +49,6 @@ def respond(event: dict[str, Any], answer: dict[str, Any]) -> None:
     request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310
     with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310
         logger.info("Answered CloudFormation", extra={"status": answer["Status"], "http_status": response.status})
+
+
+loading.done()

@@ -1,6 +1,10 @@
 """query_log: an ORG Admin reading their own organisation's log (`GET /events`) and
 finding who and what to look for in it (`GET /actors`, `GET /event-types`)."""
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 from http import HTTPStatus
 from typing import Annotated
 
@@ -132,3 +136,5 @@ def list_types() -> Response[EventTypesPage]:
 
 
 lambda_handler = lambda_handler_for(app)
+
+loading.done()

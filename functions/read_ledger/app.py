@@ -1,6 +1,10 @@
 """read_ledger: the verifiable ledger's read routes, for an ORG Admin (or their auditor)
 checking their own organisation's log: checkpoints, the public key, proofs, entries."""
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated
@@ -198,3 +202,5 @@ def _id_time(event_id: str) -> datetime | None:
 
 
 lambda_handler = lambda_handler_for(app)
+
+loading.done()

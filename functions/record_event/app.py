@@ -1,5 +1,9 @@
 """record_event: `POST /events` and `POST /events/batch`, called by platform backends."""
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 from http import HTTPStatus
 from typing import Annotated
 
@@ -75,3 +79,5 @@ def record_batch(batch: BatchIn) -> Response[BatchOut]:
 
 
 lambda_handler = lambda_handler_for(app)
+
+loading.done()

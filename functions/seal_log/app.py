@@ -10,6 +10,10 @@ Three kinds of invocation:
 - the schedule: reconcile, sealing any event the stream never delivered.
 """
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 import json
 import math
 from datetime import timedelta
@@ -146,3 +150,6 @@ def reconcile(context: LambdaContext, start: dict[str, Any] | None) -> dict[str,
         },
     )
     return {"checked": result.checked, "unsealed": result.unsealed, "done": result.resume_at is None}
+
+
+loading.done()

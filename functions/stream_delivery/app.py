@@ -3,6 +3,10 @@ batch size 1 so that a slow destination holds up nothing but itself. A message t
 not a delivery message is logged and dropped; an unexpected error reports the message
 failed, so the queue delivers it again (the stream's wake and position are unchanged)."""
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 import time
 from typing import Any
 
@@ -43,3 +47,6 @@ def _deliver(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=_deliver, processor=processor, context=context)
+
+
+loading.done()

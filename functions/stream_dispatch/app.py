@@ -3,6 +3,10 @@ log streams that new leaves leave behind (see audit_log.streams.dispatch). An
 organisation whose streams cannot be woken this time reports its first record, so
 Lambda retries the batch from there; waking twice sends nothing twice."""
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 import time
 from typing import Any
 
@@ -30,3 +34,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         extra={"orgs": outcome.orgs, "woken": outcome.woken, "failed": len(outcome.failed_sequence_numbers)},
     )
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in outcome.failed_sequence_numbers]}
+
+
+loading.done()

@@ -2,6 +2,10 @@
 see their health (`GET /streams`, `GET /streams/{stream_id}`), delete one, send a test
 message, resume a paused one. Creating, deleting and resuming are recorded in the log."""
 
+from audit_log import loading
+
+loading.start()  # before every other import: see audit_log.loading
+
 from http import HTTPStatus
 from typing import Annotated
 
@@ -159,3 +163,5 @@ def resume(stream_id: StreamId) -> Response[StreamOut]:
 
 
 lambda_handler = lambda_handler_for(app)
+
+loading.done()

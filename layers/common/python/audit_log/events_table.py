@@ -28,14 +28,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from audit_log import aws_clients
+from audit_log.attribute_values import deserialize, serialize
 from audit_log.errors import EventAlreadyExists, KeysAlreadyUsed, StoreUnavailable, WriteContention
 
 if TYPE_CHECKING:  # type stubs only; not shipped in the layer
@@ -62,7 +62,7 @@ _UNAVAILABLE_CODES = frozenset(
 def dynamodb_client() -> "DynamoDBClient":
     """The one DynamoDB client, made on first use rather than at import, so importing a
     function needs no AWS region or endpoint yet (tests, tools), then reused."""
-    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+    return cast("DynamoDBClient", aws_clients.create("dynamodb", _CLIENT_CONFIG))
 
 
 @contextmanager
@@ -80,9 +80,6 @@ def unavailable_after_retries() -> Iterator[None]:
             raise StoreUnavailable(code) from exc
         raise
 
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 # A marker past its expiry may still be stored (TTL deletes lazily); it no longer counts.
 _MARKER_IS_FREE = "attribute_not_exists(pk) OR expires_at < :now"
@@ -110,11 +107,11 @@ def marker_key(org_id: str, idempotency_key: str) -> dict[str, str]:
 
 
 def to_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
+    return {name: serialize(value) for name, value in item.items()}
 
 
 def from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+    return {name: deserialize(value) for name, value in item.items()}
 
 
 def _is(stored: Any, item: dict[str, Any]) -> bool:
@@ -153,7 +150,7 @@ def _put_unless(table_name: str, item: dict[str, Any], condition: str, values: d
 def put_marker(table_name: str, marker: dict[str, Any], now_epoch: int) -> None:
     """Claim an idempotency key with a standard write: the marker is stored unless a live
     one holds the key, in which case KeysAlreadyUsed carries the stored marker."""
-    stored = _put_unless(table_name, marker, _MARKER_IS_FREE, {":now": _serializer.serialize(now_epoch)})
+    stored = _put_unless(table_name, marker, _MARKER_IS_FREE, {":now": serialize(now_epoch)})
     if stored is not None:
         raise KeysAlreadyUsed({marker["pk"]: stored})
 
@@ -178,7 +175,7 @@ def put_events_with_markers(
     In each case nothing at all was written. A retry of a transaction that had landed
     (botocore retries when an answer is lost) finds exactly its own items: that is success.
     """
-    now_value = _serializer.serialize(now_epoch)
+    now_value = serialize(now_epoch)
     transact_items: list[dict[str, Any]] = [
         {
             "Put": {

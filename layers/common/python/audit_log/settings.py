@@ -7,7 +7,8 @@ that follow it. Nothing is read at import, so importing a function needs no envi
 
 The models are plain pydantic models validated from the variables (as the Powertools
 parser does with `os.environ`): pydantic-settings would add ~27 ms to every cold start
-for sources (dotenv, CLI, secrets files) that a Lambda function does not use.
+for sources (dotenv, CLI, secrets files) that a Lambda function does not use. Each model
+is built when first parsed (`defer_build`), so a function builds only its own.
 """
 
 import os
@@ -34,7 +35,7 @@ def _parse(model: type[_Settings], values: tuple[str | None, ...]) -> _Settings:
 class RecordSettings(BaseModel):
     """What record_event needs: where to write, and how long events live."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     TABLE_NAME: str = Field(min_length=1)
     RETENTION_DAYS: int = Field(default=0, ge=0)
@@ -45,7 +46,7 @@ class QuerySettings(BaseModel):
     key that signs page cursors, and the one browser origin (the admin UI) its answers
     may be read from."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     TABLE_NAME: str = Field(min_length=1)
     INVESTIGATION_TABLE_NAME: str = Field(min_length=1)
@@ -59,7 +60,7 @@ class SealSettings(BaseModel):
     signs checkpoints, the bucket that keeps their locked copies, the queue that calls it
     back when a checkpoint falls due, and how often one may be published."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     TABLE_NAME: str = Field(min_length=1)
     LEDGER_TABLE_NAME: str = Field(min_length=1)
@@ -75,7 +76,7 @@ class LedgerReadSettings(BaseModel):
     (with their signals), the key (its public half, and signing the size-0 checkpoint of
     an organisation with nothing sealed yet), the cursor key, and the admin UI's origin."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     TABLE_NAME: str = Field(min_length=1)
     LEDGER_TABLE_NAME: str = Field(min_length=1)
@@ -89,7 +90,7 @@ class LedgerReadSettings(BaseModel):
 class IndexSettings(BaseModel):
     """What index_events needs: the investigation table it keeps up to date."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     INVESTIGATION_TABLE_NAME: str = Field(min_length=1)
 
@@ -99,7 +100,7 @@ class ExportSettings(BaseModel):
     retention, as record_event applies it), the exports table, bucket and work queue,
     the cursor key and the admin UI's origin."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     TABLE_NAME: str = Field(min_length=1)
     EXPORTS_TABLE_NAME: str = Field(min_length=1)
@@ -116,7 +117,7 @@ class ExportWorkerSettings(BaseModel):
     as GET /events), the ledger (for NDJSON proofs), the exports table, bucket and queue,
     and the size of each part of a file (S3's least is 5 MiB)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     TABLE_NAME: str = Field(min_length=1)
     INVESTIGATION_TABLE_NAME: str = Field(min_length=1)
@@ -134,7 +135,7 @@ class StreamSettings(BaseModel):
     and plain-HTTP destinations are allowed (local development only), and the admin UI's
     origin."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     TABLE_NAME: str = Field(min_length=1)
     RETENTION_DAYS: int = Field(default=0, ge=0)
@@ -151,7 +152,7 @@ class StreamDeliverySettings(BaseModel):
     ledger whose order it follows, the streams table, the key of the secrets, its own
     queue (retries and continuations), and whether private destinations are allowed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     TABLE_NAME: str = Field(min_length=1)
     RETENTION_DAYS: int = Field(default=0, ge=0)
@@ -164,7 +165,7 @@ class StreamDeliverySettings(BaseModel):
 class StreamDispatchSettings(BaseModel):
     """What the dispatcher needs: the streams table and the queue it wakes them on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     STREAMS_TABLE_NAME: str = Field(min_length=1)
     STREAM_QUEUE_URL: str = Field(min_length=1)

@@ -17,7 +17,6 @@ from datetime import datetime
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -53,12 +52,12 @@ def _client(stream: Stream) -> "S3Client":
         ExternalId=stream.org_id,
         DurationSeconds=SESSION_SECONDS,
     )["Credentials"]
-    client: S3Client = boto3.client(
+    client: S3Client = aws_clients.create(
         "s3",
+        _CONFIG,
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
-        config=_CONFIG,
     )
     return client
 
