@@ -19,6 +19,10 @@ from audit_log.recording import Outcome, record_events
 from audit_log.settings import RecordSettings, current
 
 app = create_resolver(rejected_metric="EventsRejected")
+# Every request validates one of these: built at init, not in the first request (the
+# layer defers them for the functions that never validate an event).
+EventIn.model_rebuild()
+BatchIn.model_rebuild()
 
 
 def _record(requests: list[tuple[EventIn, str | None]]) -> list[Outcome]:

@@ -243,7 +243,9 @@ def test_read_routes_are_behind_the_lambda_token_authorizer() -> None:
     ]
     for route in routes:
         authorizer = api_auth["Authorizers"][route["Properties"]["Auth"]["Authorizer"]]
-        assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+        # The function itself, or with SnapStart on its alias (only published versions are snapshotted).
+        function, alias = {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}, {"Ref": "AuthorizerFunction.Alias"}
+        assert authorizer["FunctionArn"] == {"Fn::If": ["SnapStartOn", alias, function]}
         assert authorizer.get("FunctionPayloadType", "TOKEN") == "TOKEN"
         assert authorizer["Identity"]["Header"] == "Authorization"
         assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 3600
@@ -489,3 +491,21 @@ def test_the_stream_routes_are_behind_the_token_authorizer() -> None:
         ("POST", "/streams/{stream_id}/resume", "AdminAuthorizer"),
         ("POST", "/streams/{stream_id}/test", "AdminAuthorizer"),
     ]
+
+
+def test_snapstart_is_off_by_default_and_refused_on_this_runtime() -> None:
+    """SnapStart is a deployment choice (the SnapStart parameter) that needs Python 3.12+:
+    off by default, and on python3.11 the stack's own rule refuses it before anything is
+    created. Every function publishes versions behind an alias, which SnapStart needs."""
+    parameter = TEMPLATE["Parameters"]["SnapStart"]
+    globals_ = TEMPLATE["Globals"]["Function"]
+
+    assert parameter["Default"] == "None"
+    assert set(parameter["AllowedValues"]) == {"None", "PublishedVersions"}
+    assert globals_["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+    assert globals_["AutoPublishAlias"] == "live"
+    assert TEMPLATE["Conditions"]["SnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "PublishedVersions"]}
+    assert globals_["Runtime"] == "python3.11"  # when it moves to 3.12+, the rule below goes
+    rule = TEMPLATE["Rules"]["SnapStartNeedsPython312"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "PublishedVersions"]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "None"]}

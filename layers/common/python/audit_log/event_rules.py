@@ -193,7 +193,10 @@ Details = Annotated[dict[str, Any], AfterValidator(_check_details)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: most functions import this module for its field types and error
+    # wording only; record_event builds the request models at init (its every request
+    # validates one).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Actor(_Strict):

@@ -6,15 +6,15 @@ A key is named by `key_id`: the hex SHA-256 of its DER SubjectPublicKeyInfo, so 
 holding the public key computes the same name without asking the service. ECDSA
 signatures are malleable (s and n - s both verify): a checkpoint is named by its body,
 never by its signature bytes.
+
+`cryptography` is imported by the two functions that use it, not with this module: most
+requests of the functions that import it (the ledger's reads, exports, the sealer) never
+parse a key, and loading its native library costs each cold start about 20 ms.
 """
 
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 if TYPE_CHECKING:  # type stubs only; not shipped in the layer
     from mypy_boto3_kms import KMSClient
@@ -35,6 +35,9 @@ class PublicKey:
 def public_key_from_der(der: bytes) -> PublicKey:
     """The P-256 public key in `der` (SubjectPublicKeyInfo), named by its hash; ValueError
     for any other key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = serialization.load_der_public_key(der)
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise ValueError("a checkpoint key is an ECDSA P-256 key")
@@ -56,6 +59,10 @@ def kms_sign(kms: "KMSClient", kms_key_id: str, body: str) -> bytes:
 def verify_signature(public_key_pem: str, body: str, signature: bytes) -> None:
     """BadSignature unless `signature` is the key's ECDSA P-256 / SHA-256 signature of
     the UTF-8 `body`."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = serialization.load_pem_public_key(public_key_pem.encode())
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise BadSignature("not an ECDSA P-256 key")
