@@ -6,10 +6,13 @@ it sets up at module level. The interpreter is the same for every function, so e
 process times only the part that is ours: importing the function's `app.py` as `sam build`
 built it, the way the Lambda runtime does (by file, the function's directory first on the
 path, with only what the runtime itself has loaded imported before), and creating what
-the first request would otherwise create — the DynamoDB client for record_event and
-query_log (made lazily by `events_table.dynamodb_client()`), the signing keys for the
-authorizer (`audit_log.tokens.signing_keys`, from JWKS_JSON). Every child runs the same
-small prelude before its clock starts, so the baseline gets the same head start.
+the first request would otherwise create — the DynamoDB client for every function that
+reads or writes a table (made lazily by `events_table.dynamodb_client()`), the signing keys
+for the authorizer (`audit_log.tokens.signing_keys`, from JWKS_JSON), the KMS client for
+the key output. Every child runs the same small prelude before its clock starts, so the
+baseline gets the same head start. record_event's and query_log's children then time
+their first request too (one refused by validation, needing no DynamoDB), so that work
+moved from init into the first request shows.
 
 Children import what a deployed function can import, not what the development venv
 holds: Python's site-packages are switched off (`-S`) and the path is the layer exactly
@@ -20,13 +23,20 @@ they are installed; Lambda's runtime has neither, and counting them would add th
 directory (warmed by the first, discarded round), as for the runtime's own boto3.
 
 Children also get the environment Lambda gives a function with `Tracing: Active`
-(LAMBDA_TASK_ROOT set, tracing not disabled): Powertools' Tracer then patches botocore at
+(template.yaml's Globals, LAMBDA_TASK_ROOT set, tracing not disabled): Powertools' Tracer then patches botocore at
 import, as in the deployed functions. The goals are judged on that. The two functions
 using the Tracer are also measured with tracing off, to show what instrumentation costs.
 
 The *layer without bytecode* rows import a copy of the built layer with its bytecode
 removed: what every cold start would pay if the layer shipped none (as it did before
 layers/common/Makefile compiled it), since nothing can be written to /opt.
+
+Beside the functions: the *floor* rows (the baseline plus only what every HTTP function
+must load: pydantic and Powertools' Logger, Metrics and Tracer), and for each saving in
+CHANGES the functions with that one saving undone, so each run measures what each still
+gains. The runtime's one-file modules (six) get their bytecode beside the link, where
+the import system looks; a link to the venv's file alone would leave them compiled in
+every child.
 
 The runs are interleaved (one process of each per round, the order rotating) so a burst
 of load on this shared machine hits all of them alike. Peak memory is each child's own
