@@ -107,20 +107,19 @@ FIRST_REQUESTS = {
     "query_log": api_event("GET", "/events", query={"limit": "0"}, authorizer=_ADMIN),
 }
 # The least a function can cost that uses what every HTTP function here must: pydantic
-# (Powertools validates with it) and Powertools' logger, metrics and tracer (tracing on).
-FLOORS = {
-    "floor: baseline + pydantic (its import, one model)": (
-        "import pydantic\npydantic.create_model('Floor', x=(int, ...))\n"
-    ),
-    "floor: baseline + Powertools' Logger, Metrics, Tracer": (
-        "from aws_lambda_powertools import Logger, Metrics, Tracer\n"
-        "Logger()\nMetrics()\nTracer(patch_modules=('botocore',))\n"
-    ),
-}
-FLOORS["floor: baseline + pydantic + Powertools' Logger, Metrics, Tracer"] = "".join(FLOORS.values())
-# ...loaded as the functions load (audit_log.loading: the collector paused, then frozen).
+# (Powertools validates with it) and Powertools' logger, metrics and tracer (tracing on),
+# loaded as the functions load (audit_log.loading: the collector paused, then frozen).
+_PYDANTIC = "import pydantic\npydantic.create_model('Floor', x=(int, ...))\n"
+_POWERTOOLS = (
+    "from aws_lambda_powertools import Logger, Metrics, Tracer\n"
+    "Logger()\nMetrics()\nTracer(patch_modules=('botocore',))\n"
+)
 _LOADED = "from audit_log import loading\nloading.start()\n{}loading.done()\n"
-FLOORS = {name: _LOADED.format(code) for name, code in FLOORS.items()}
+FLOORS = {
+    "floor: baseline + pydantic (its import, one model)": _LOADED.format(_PYDANTIC),
+    "floor: baseline + Powertools' Logger, Metrics, Tracer": _LOADED.format(_POWERTOOLS),
+    "floor: baseline + pydantic + Powertools' Logger, Metrics, Tracer": _LOADED.format(_PYDANTIC + _POWERTOOLS),
+}
 _LAYER_CLIENT = "from audit_log import events_table\nevents_table.dynamodb_client()\n"
 # What each function's first request would make if init did not: the signing keys for
 # the authorizer, the KMS client for the deploy-time key output, the DynamoDB client for
