@@ -39,7 +39,10 @@ the import system looks; a link to the venv's file alone would leave them compil
 every child.
 
 The runs are interleaved (one process of each per round, the order rotating) so a burst
-of load on this shared machine hits all of them alike. Peak memory is each child's own
+of load on this shared machine hits all of them alike. Even so, two runs' medians can
+differ by a tenth of the baseline, more than most single changes gain; so each target
+is also run once under callgrind (`instruction_ratios`), whose instruction counts do not
+depend on the load, and each change's gain is given in both. Peak memory is each child's own
 `ru_maxrss`. Linux carries the resident size of a forked parent into its child's
 ru_maxrss across exec, so the children are started by a small launcher process rather
 than by this (large) one.
@@ -49,11 +52,13 @@ import compileall
 import importlib.util
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -168,11 +173,14 @@ CHANGES = (
     ),
     Change(
         "answer and settings models built on first use (`defer_build`)",
-        "every model of `models` and `settings` built at init",
+        "every model of every `models` and `settings` module built at init",
         ("record_event", "query_log"),
         during=(
-            "import pydantic\nfrom audit_log import models, settings\n"
-            "for module in (models, settings):\n"
+            "import pydantic\nfrom audit_log import models\n"
+            "from audit_log.models import events, investigation, ledger\n"
+            "from audit_log.settings import exports, index, ledger_read, query, record, seal, streams\n"
+            "for module in (models, events, investigation, ledger,"
+            " exports, index, ledger_read, query, record, seal, streams):\n"
             "    for value in vars(module).values():\n"
             "        if isinstance(value, type) and issubclass(value, pydantic.BaseModel)"
             " and value.__module__ == module.__name__:\n"
@@ -192,6 +200,22 @@ CHANGES = (
         during="import boto3\n",  # what boto3 added: its import (its client is botocore's)
     ),
     Change(
+        "wrapt 1.x for X-Ray (`layers/common/requirements.txt`)",
+        "`import asyncio` after init (what wrapt 2.x's import adds first)",
+        ("record_event", "query_log"),
+        during="import asyncio\n",
+    ),
+    Change(
+        "the model loader told which services are used (`aws_clients.ServicesLoader`)",
+        "botocore's listing of every service, for models and for endpoint rules, after init",
+        ("record_event", "query_log"),
+        during=(
+            "from botocore.loaders import Loader\nfrom audit_log import aws_clients\n"
+            "for kind in ('service-2', 'endpoint-rule-set-1'):\n"
+            "    Loader.list_available_services(aws_clients.session().get_component('data_loader'), kind)\n"
+        ),
+    ),
+    Change(
         "X-Ray patches botocore only (`observability`)",
         "X-Ray's `patch_all()` (Tracer's default) after init",
         ("record_event", "query_log"),
@@ -209,6 +233,7 @@ class Target:
     layer_bytecode: bool = True  # False: a copy of the layer without its bytecode
     undone: Change | None = None
     floor: str = ""  # the baseline's, then this (FLOORS)
+    nothing: bool = False  # no init at all: the interpreter and the prelude (instruction counts)
 
     @property
     def first_request(self) -> bool:
@@ -218,6 +243,8 @@ class Target:
 
     @property
     def init(self) -> str:
+        if self.nothing:
+            return ""
         if self.function is None:
             return "import boto3\nboto3.client('dynamodb')\n" + self.floor
         code = f"load_function({self.function!r})\n" + _SPECIAL_INITS.get(self.function, _LAYER_CLIENT)
@@ -277,6 +304,7 @@ class ColdStartRow:
     first_request_ms: float | None  # median time of the first request after init, where timed
     ratio: float  # median / the baseline's median
     goal: float | None
+    instruction_ratio: float | None = None  # its init's instructions / the baseline's (callgrind)
 
     @property
     def met(self) -> bool | None:
@@ -289,6 +317,7 @@ class ColdStartResult:
     rows: list[ColdStartRow]
     # target → [(top-level package, milliseconds of import self time)], biggest first
     imports: dict[str, list[tuple[str, float]]]
+    instructions_missing: str = ""  # why there are no instruction counts, if there are none
 
 
 @dataclass(frozen=True)
@@ -438,6 +467,43 @@ def import_breakdown(box: Sandbox, name: str, jwks_json: str) -> list[tuple[str,
     return sorted(totals.items(), key=lambda entry: entry[1], reverse=True)
 
 
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def instruction_ratios(box: Sandbox, jwks_json: str) -> tuple[dict[str, float], str]:
+    """Each target's init in instructions, as a multiple of the baseline's: one run of
+    each under callgrind, which counts the instructions a process executes in user space,
+    the same on every run whatever else the machine is doing. The interpreter's start and
+    the prelude are taken off: a process that runs them alone is counted too. Not counted:
+    time in the kernel (reading files, listing directories, mapping libraries) and waiting
+    for memory, which the timings include. Empty, with the reason, without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return {}, "valgrind is not installed (Debian's `valgrind` package)"
+    progress(f"cold start: instructions of each of {len(box.targets)} targets (callgrind)")
+    nothing = BASELINE + " (nothing: the interpreter and the prelude)"
+    counted = replace(box, targets={**box.targets, nothing: Target(None, nothing=True)})
+
+    def count(name: str) -> tuple[str, int]:
+        done = subprocess.run(
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *counted.argv(name, first_request=False)],
+            env=child_env(counted, name, jwks_json),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found = _COLLECTED.search(done.stderr)
+        if found is None:
+            raise RuntimeError(f"callgrind reported no count for {name}: {done.stderr[-500:]}")
+        return name, int(found.group(1))
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = dict(pool.map(count, counted.targets))
+    base = counts.pop(nothing)
+    return {name: (total - base) / (counts[BASELINE] - base) for name, total in counts.items()}, ""
+
+
 def measure(runs: int = RUNS, only: list[str] | None = None) -> ColdStartResult:
     """Every target (or `only` these and the baseline), `runs` interleaved rounds, in a
     scratch sandbox removed afterwards."""
@@ -466,6 +532,7 @@ def measure_in(box: Sandbox, runs: int) -> ColdStartResult:
                     first[name].append(float(sample["first_request_seconds"]))
                 rss[name].append(int(sample["max_rss_kib"]))
     baseline = statistics.median(seconds[BASELINE])
+    counted, missing = instruction_ratios(box, jwks_json)
     rows = [
         ColdStartRow(
             name=name,
@@ -476,13 +543,14 @@ def measure_in(box: Sandbox, runs: int) -> ColdStartResult:
             first_request_ms=statistics.median(first[name]) * 1000 if first[name] else None,
             ratio=statistics.median(values) / baseline,
             goal=box.targets[name].goal,
+            instruction_ratio=counted.get(name),
         )
         for name, values in seconds.items()
     ]
     progress("cold start: import time by package (-X importtime, collector off)")
     broken_down = [name for name in ("authorizer", "record_event", "query_log") if name in box.targets]
     imports = {name: import_breakdown(box, name, jwks_json) for name in (*broken_down, BASELINE)}
-    return ColdStartResult(runs=runs, rows=rows, imports=imports)
+    return ColdStartResult(runs=runs, rows=rows, imports=imports, instructions_missing=missing)
 
 
 if __name__ == "__main__":  # the cold-start section alone: python -m bench.cold_start [--runs N] [target ...]

@@ -27,7 +27,8 @@ _NAMES = ("event_type", "actor_id", "since", "until", "target_type", "target_id"
 def run_export(file_format: str, filters: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
     """An export of ORG, from its first step to its last; the stored item at the end."""
     from audit_log.exports import storage, worker
-    from audit_log.settings import ExportWorkerSettings, current
+    from audit_log.settings import current
+    from audit_log.settings.exports import ExportWorkerSettings
 
     settings = current(ExportWorkerSettings)
     export_id = storage.new_export_id()

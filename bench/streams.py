@@ -221,7 +221,8 @@ def _record(org: str, first: int, count: int) -> None:
 
 def _create_stream(org: str, body: dict[str, Any]) -> dict[str, Any]:
     from audit_log.own_use import Requester
-    from audit_log.settings import StreamSettings, current
+    from audit_log.settings import current
+    from audit_log.settings.streams import StreamSettings
     from audit_log.streams.models import StreamIn
     from audit_log.streams.service import create_stream
 

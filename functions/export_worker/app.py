@@ -17,7 +17,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audit_log.exports.worker import WorkMessage, run_step
 from audit_log.observability import logger, metrics, tracer
-from audit_log.settings import ExportWorkerSettings, current
+from audit_log.settings import current
+from audit_log.settings.exports import ExportWorkerSettings
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -27,7 +27,8 @@ from audit_log.http import (
     success,
 )
 from audit_log.observability import logger, metrics, traced
-from audit_log.settings import ExportSettings, current
+from audit_log.settings import current
+from audit_log.settings.exports import ExportSettings
 
 app = create_resolver(
     rejected_metric="ExportRequestsRejected", cors=SingleOriginCors(lambda: current(ExportSettings).ADMIN_ORIGIN)

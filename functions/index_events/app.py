@@ -21,7 +21,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audit_log.investigation.indexing import index_records
 from audit_log.observability import logger, metrics, tracer
-from audit_log.settings import IndexSettings, current
+from audit_log.settings import current
+from audit_log.settings.index import IndexSettings
 
 
 @metrics.log_metrics

@@ -25,10 +25,12 @@ from audit_log.http import (
 )
 from audit_log.investigation.lookups import ActorQuery, list_event_types, search_actors
 from audit_log.investigation.terms import MAX_QUERY_CHARS
-from audit_log.models import ActorsPage, EventTypesPage, LogPage
+from audit_log.models.events import LogPage
+from audit_log.models.investigation import ActorsPage, EventTypesPage
 from audit_log.observability import logger, metrics, traced
 from audit_log.querying import Filters, read_page
-from audit_log.settings import QuerySettings, current
+from audit_log.settings import current
+from audit_log.settings.query import QuerySettings
 
 # The admin UI reads the log from its own origin (ADMIN_ORIGIN, set per stage).
 app = create_resolver(

@@ -26,7 +26,7 @@ from audit_log.http import (
 )
 from audit_log.ledger import publishing, reading, storage
 from audit_log.ledger.signing import ALGORITHM
-from audit_log.models import (
+from audit_log.models.ledger import (
     CheckpointOut,
     CheckpointPage,
     ConsistencyOut,
@@ -35,7 +35,8 @@ from audit_log.models import (
     PublicKeyOut,
 )
 from audit_log.observability import traced
-from audit_log.settings import LedgerReadSettings, current
+from audit_log.settings import current
+from audit_log.settings.ledger_read import LedgerReadSettings
 from audit_log.timestamps import utc_now
 
 app = create_resolver(

@@ -13,10 +13,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from audit_log.event_rules import BatchIn, EventIn, IdempotencyKey
 from audit_log.http import create_resolver, documented_errors, json_response, lambda_handler_for, success
-from audit_log.models import BatchOut, BatchRecorded, Recorded
+from audit_log.models.events import BatchOut, BatchRecorded, Recorded
 from audit_log.observability import logger, metrics, traced
 from audit_log.recording import Outcome, record_events
-from audit_log.settings import RecordSettings, current
+from audit_log.settings import current
+from audit_log.settings.record import RecordSettings
 
 app = create_resolver(rejected_metric="EventsRejected")
 # Every request validates one of these: built at init, not in the first request (the

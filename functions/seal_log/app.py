@@ -29,7 +29,8 @@ from audit_log import aws_clients
 from audit_log.ledger import publishing, reconciliation
 from audit_log.ledger.stream_batches import SEALING_FAILURES, seal_records
 from audit_log.observability import logger, metrics, tracer
-from audit_log.settings import SealSettings, current
+from audit_log.settings import current
+from audit_log.settings.seal import SealSettings
 from audit_log.timestamps import utc_now
 
 # A reconciliation stops this long before the function's timeout and queues the rest.

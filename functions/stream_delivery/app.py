@@ -17,7 +17,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audit_log.observability import logger, metrics, tracer
-from audit_log.settings import StreamDeliverySettings, current
+from audit_log.settings import current
+from audit_log.settings.streams import StreamDeliverySettings
 from audit_log.streams.delivery import DeliveryMessage, run
 
 processor = BatchProcessor(event_type=EventType.SQS)

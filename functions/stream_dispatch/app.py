@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audit_log.observability import logger, metrics, tracer
-from audit_log.settings import StreamDispatchSettings, current
+from audit_log.settings import current
+from audit_log.settings.streams import StreamDispatchSettings
 from audit_log.streams.dispatch import dispatch
 
 

@@ -25,7 +25,8 @@ from audit_log.http import (
     success,
 )
 from audit_log.observability import logger, metrics, traced
-from audit_log.settings import StreamSettings, current
+from audit_log.settings import current
+from audit_log.settings.streams import StreamSettings
 from audit_log.streams.models import DestinationAnswer, StreamCreated, StreamIn, StreamOut, StreamsList
 from audit_log.streams.service import (
     create_stream,

@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 from samtranslator.translator.transform import transform
 
-from audit_log.settings import QuerySettings, current
+from audit_log.settings import current
+from audit_log.settings.query import QuerySettings
 from devtools.functions import LambdaContext, load_function
 from devtools.template import load_template, resource
 from tests.conftest import admin_context, api_event

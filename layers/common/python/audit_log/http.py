@@ -167,7 +167,7 @@ class SingleOriginCors(CORSConfig):
     """CORS headers for one browser origin, named by `origin()` when an answer is shaped.
 
     Powertools takes its CORSConfig when the resolver is built, at import, while the
-    settings are read on first use (settings.py); this asks for the origin per answer
+    settings are read on first use (audit_log.settings); this asks for the origin per answer
     instead (a cached settings lookup). An empty origin, or a request from any other
     origin, gets no CORS headers, so other sites' pages cannot read the answers.
     """

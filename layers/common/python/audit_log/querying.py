@@ -9,7 +9,7 @@ from audit_log import events_table
 from audit_log.cursors import decode_cursor, encode_cursor
 from audit_log.errors import InvalidParameter
 from audit_log.investigation import storage as investigation_storage
-from audit_log.models import ActorOut, ContextOut, EventOut, LogPage, TargetOut
+from audit_log.models.events import ActorOut, ContextOut, EventOut, LogPage, TargetOut
 from audit_log.response_size import ENVELOPE_BYTES, MAX_LAMBDA_RESPONSE_BYTES, payload_bytes
 from audit_log.timestamps import ceil_to_ms, parse_rfc3339
 

@@ -22,7 +22,7 @@ from ulid import ULID
 from audit_log import events_table
 from audit_log.errors import KeysAlreadyUsed, WriteContention
 from audit_log.event_rules import EventIn, canonical_json
-from audit_log.models import Recorded
+from audit_log.models.events import Recorded
 from audit_log.observability import logger
 from audit_log.timestamps import format_utc_ms, parse_rfc3339, utc_now
 

@@ -10,7 +10,14 @@ ExportFormat = Literal["csv", "ndjson"]
 ExportState = Literal["queued", "running", "succeeded", "failed"]
 
 
-class ExportIn(BaseModel):
+class _Body(BaseModel):
+    """Every body here is built when first validated or served (`defer_build`): a cold
+    start builds none, and a request builds only the ones its route uses."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class ExportIn(_Body):
     """`POST /exports`: a format and the filters of `GET /events` (unknown fields are an
     error, as everywhere: a misspelt filter must not export the whole log)."""
 
@@ -25,7 +32,7 @@ class ExportIn(BaseModel):
     target_id: Identifier | None = None
 
 
-class ExportFilters(BaseModel):
+class ExportFilters(_Body):
     """The filters an export was made with, as given (every key present, null if unset)."""
 
     event_type: str | None
@@ -36,13 +43,13 @@ class ExportFilters(BaseModel):
     target_id: str | None
 
 
-class RequestedBy(BaseModel):
+class RequestedBy(_Body):
     id: str
     email: str | None
     name: str | None
 
 
-class ExportOut(BaseModel):
+class ExportOut(_Body):
     """An export as the routes answer it; `download_url` (and `proof_url` for NDJSON) are
     fresh presigned URLs, valid until `download_expires_at`, once it succeeded."""
 
@@ -60,6 +67,6 @@ class ExportOut(BaseModel):
     error: str | None = Field(description="why a failed export failed")
 
 
-class ExportsPage(BaseModel):
+class ExportsPage(_Body):
     exports: list[ExportOut]
     next_cursor: str | None

@@ -16,7 +16,7 @@ from audit_log.exports.worker import WorkMessage, queue_step
 from audit_log.own_use import Requester, admin_event
 from audit_log.querying import Filters
 from audit_log.recording import record_events
-from audit_log.settings import ExportSettings
+from audit_log.settings.exports import ExportSettings
 from audit_log.timestamps import format_utc_ms, utc_now
 
 EXPORTED = "audit_log.exported"

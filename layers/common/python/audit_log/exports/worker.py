@@ -37,7 +37,7 @@ from audit_log.ledger import publishing, tiles
 from audit_log.ledger import storage as ledger_storage
 from audit_log.observability import logger
 from audit_log.querying import Filters, read_events
-from audit_log.settings import ExportWorkerSettings
+from audit_log.settings.exports import ExportWorkerSettings
 from audit_log.timestamps import format_utc_ms, utc_now
 
 STOP_MARGIN_MS = 120_000

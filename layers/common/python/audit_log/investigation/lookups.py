@@ -15,7 +15,7 @@ from typing import Any
 from audit_log.cursors import decode_cursor, encode_cursor
 from audit_log.investigation import storage
 from audit_log.investigation.terms import matches, normalise, term_key
-from audit_log.models import ActorSeen, ActorsPage, EventTypeSeen, EventTypesPage
+from audit_log.models.investigation import ActorSeen, ActorsPage, EventTypeSeen, EventTypesPage
 
 # Term items read before a query counts as broad (then matches are found by recency).
 CANDIDATE_CAP = 200

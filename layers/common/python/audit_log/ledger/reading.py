@@ -13,14 +13,8 @@ from datetime import datetime, timedelta
 from audit_log import events_table
 from audit_log.errors import EventNotFound, InvalidParameter, NotYetInCheckpoint
 from audit_log.ledger import hashing, publishing, storage, tiles
-from audit_log.models import (
-    CheckpointOut,
-    ConsistencyOut,
-    EntriesPage,
-    EntryOut,
-    EventOut,
-    InclusionProofOut,
-)
+from audit_log.models.events import EventOut
+from audit_log.models.ledger import CheckpointOut, ConsistencyOut, EntriesPage, EntryOut, InclusionProofOut
 from audit_log.querying import with_signals
 from audit_log.response_size import ENVELOPE_BYTES, MAX_LAMBDA_RESPONSE_BYTES, payload_bytes
 from audit_log.timestamps import format_utc_ms

@@ -32,7 +32,7 @@ from audit_log.ledger import storage as ledger_storage
 from audit_log.own_use import service_event
 from audit_log.querying import event_out
 from audit_log.recording import record_events
-from audit_log.settings import StreamDeliverySettings
+from audit_log.settings.streams import StreamDeliverySettings
 from audit_log.streams import secrets, storage
 from audit_log.streams.destinations import DESTINATIONS
 from audit_log.streams.formats import NOT_STREAMED, LeafEvent, Outcome, Stream

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from audit_log.errors import StoreUnavailable
-from audit_log.settings import StreamDispatchSettings
+from audit_log.settings.streams import StreamDispatchSettings
 from audit_log.streams import storage
 from audit_log.streams.delivery import STALE_WAKE_SECONDS, send_wake
 

@@ -37,7 +37,14 @@ RoleArn = Annotated[
 ]
 
 
-class StreamIn(BaseModel):
+class _Body(BaseModel):
+    """Every body here is built when first validated or served (`defer_build`): a cold
+    start builds none, and a request builds only the ones its route uses."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class StreamIn(_Body):
     """`POST /streams`: a destination of one type, and what to deliver. Which fields a
     type needs (and refuses) is checked by the service, so each error names its field."""
 
@@ -61,13 +68,13 @@ class StreamIn(BaseModel):
     )
 
 
-class CreatedBy(BaseModel):
+class CreatedBy(_Body):
     id: str
     email: str | None
     name: str | None
 
 
-class StreamOut(BaseModel):
+class StreamOut(_Body):
     """A stream as the routes answer it: the destination without its secret, and health."""
 
     stream_id: str
@@ -96,11 +103,11 @@ class StreamCreated(StreamOut):
     )
 
 
-class StreamsList(BaseModel):
+class StreamsList(_Body):
     streams: list[StreamOut]
 
 
-class DestinationAnswer(BaseModel):
+class DestinationAnswer(_Body):
     """What the destination said to one test message."""
 
     delivered: bool

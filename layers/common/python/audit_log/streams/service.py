@@ -13,7 +13,7 @@ from audit_log.ledger import storage as ledger_storage
 from audit_log.observability import logger
 from audit_log.own_use import Requester, admin_event
 from audit_log.recording import record_events
-from audit_log.settings import StreamSettings
+from audit_log.settings.streams import StreamSettings
 from audit_log.streams import secrets, storage
 from audit_log.streams.delivery import send_wake, stream_of
 from audit_log.streams.destinations import DESTINATIONS, checked
